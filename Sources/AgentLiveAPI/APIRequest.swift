@@ -1,0 +1,49 @@
+import HTTPTypes
+
+/// A request as the API sees it: the head, and the body if it fit the limit.
+public struct APIRequest: Sendable {
+    public var head: HTTPRequest
+    /// nil when the body was larger than the configured limit and was not read.
+    public var body: [UInt8]?
+
+    public init(head: HTTPRequest, body: [UInt8]?) {
+        self.head = head
+        self.body = body
+    }
+
+    /// The path without its query, percent-decoding left to the router.
+    var path: Substring {
+        let full = head.path ?? "/"
+        return full[..<(full.firstIndex(of: "?") ?? full.endIndex)]
+    }
+
+    /// Query parameters; a repeated name keeps its last value.
+    var query: [String: String] {
+        guard let full = head.path, let mark = full.firstIndex(of: "?") else { return [:] }
+        var result: [String: String] = [:]
+        for pair in full[full.index(after: mark)...].split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = percentDecoded(parts[0])
+            result[name] = parts.count > 1 ? percentDecoded(parts[1]) : ""
+        }
+        return result
+    }
+}
+
+/// Percent-decoding (and `+` as space, as forms send it); invalid escapes stay as they are.
+func percentDecoded(_ text: Substring) -> String {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(text.utf8.count)
+    var iterator = Array(text.utf8)[...]
+    while let byte = iterator.popFirst() {
+        if byte == UInt8(ascii: "%"), iterator.count >= 2,
+            let value = UInt8(String(decoding: iterator.prefix(2), as: UTF8.self), radix: 16)
+        {
+            bytes.append(value)
+            iterator = iterator.dropFirst(2)
+        } else {
+            bytes.append(byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
+        }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}

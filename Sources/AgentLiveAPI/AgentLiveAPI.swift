@@ -1,0 +1,92 @@
+import AgentLivePostgres
+import AgentLiveWire
+import HTTPTypes
+import Logging
+
+/// The REST API of the contract: a plain function from request to response over a
+/// database connection, with no knowledge of FastCGI.
+public final class AgentLiveAPI {
+    let configuration: APIConfiguration
+    let database: any SQLDatabase
+    let logger: Logger
+
+    public init(configuration: APIConfiguration, database: any SQLDatabase, logger: Logger) {
+        self.configuration = configuration
+        self.database = database
+        self.logger = logger
+    }
+
+    public func respond(to request: APIRequest) -> APIResponse {
+        var response: APIResponse
+        do {
+            let match = try Router.match(method: request.head.method, path: request.path)
+            response = try handle(match.endpoint, request, match.parameters)
+        } catch {
+            if error.status == .internalServerError {
+                logger.error("internal error", metadata: ["path": "\(request.path)"])
+            }
+            response = error.response
+        }
+        if request.head.method == .head { response.body = [] }
+        return response
+    }
+
+    // MARK: - Database calls
+
+    /// Calls `agentlive.<function>($1, …)` and returns its single value (a JSON document).
+    func call(_ function: String, _ parameters: [String?]) throws(APIError) -> String? {
+        let placeholders = parameters.indices.map { "$\($0 + 1)" }
+        return try query("select agentlive.\(function)(\(placeholders.joined(separator: ", ")))", parameters).scalar
+    }
+
+    func query(_ sql: String, _ parameters: [String?]) throws(APIError) -> PostgresRows {
+        do {
+            return try database.query(sql, parameters)
+        } catch {
+            let mapped = APIError(error)
+            if mapped.status.code >= 500 { logger.error("database: \(error)") }
+            throw mapped
+        }
+    }
+
+    /// A call whose result is the response document.
+    func document(_ status: HTTPResponse.Status, _ function: String, _ parameters: [String?]) throws(APIError) -> APIResponse {
+        guard let document = try call(function, parameters) else { throw .internalError }
+        return .json(status, document)
+    }
+
+    // MARK: - Credentials
+
+    func authenticate(_ request: APIRequest) throws(APIError) -> Principal {
+        guard let presented = PresentedToken.from(request.head.headerFields) else { throw .unauthorized }
+        let token = try presented.get()
+        let rows = try query(
+            "select kind, secret_hash, user_id, workspace_id, stale from agentlive.api_token($1)", [token.id])
+        guard let row = rows.rows.first, row[0] == token.kind.rawValue,
+            let hash = row[1], token.matches(storedHashHex: hash)
+        else { throw .unauthorized }
+        if row[4] == "t" { _ = try? query("select agentlive.touch_token($1)", [token.id]) }
+        switch token.kind {
+        case .daemon:
+            guard let workspace = row[3] else { throw .unauthorized }
+            return .daemon(workspaceID: workspace, tokenID: token.id)
+        case .user, .session:
+            guard let user = row[2] else { throw .unauthorized }
+            return .user(id: user, tokenID: token.id, isSession: token.kind == .session)
+        }
+    }
+
+    func requireUser(_ request: APIRequest) throws(APIError) -> String {
+        guard case .user(let id, _, _) = try authenticate(request) else {
+            throw APIError(.forbidden, "forbidden", "This endpoint needs a user's token or session.")
+        }
+        return id
+    }
+
+    func requireDaemon(_ request: APIRequest) throws(APIError) -> String {
+        guard case .daemon(let workspace, _) = try authenticate(request) else {
+            throw APIError(.forbidden, "forbidden", "This endpoint needs a daemon token.")
+        }
+        return workspace
+    }
+}

@@ -1,0 +1,81 @@
+import Crypto
+import HTTPTypes
+
+/// Who is calling, after their credentials checked out.
+enum Principal: Equatable {
+    case user(id: String, tokenID: String, isSession: Bool)
+    case daemon(workspaceID: String, tokenID: String)
+}
+
+/// A token as presented: `alu_…` (user), `ald_…` (daemon) or `als_…` (session),
+/// then the token's id and its secret. Parsing needs no database.
+struct PresentedToken: Equatable {
+    enum Kind: String { case user, daemon, session }
+
+    var kind: Kind
+    var id: String
+    var plaintext: String
+
+    static let sessionCookie = "agentlive_session"
+    private static let prefixes: [String: Kind] = ["alu": .user, "ald": .daemon, "als": .session]
+
+    init?(_ text: some StringProtocol) {
+        let parts = text.split(separator: "_", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[1].count == 32, parts[2].count == 48,
+            parts[1].allSatisfy(\.isHexDigit), parts[2].allSatisfy(\.isHexDigit),
+            let kind = Self.prefixes[String(parts[0])]
+        else { return nil }
+        let hex = parts[1].lowercased()
+        func slice(_ from: Int, _ to: Int) -> Substring {
+            hex.dropFirst(from).prefix(to - from)
+        }
+        self.kind = kind
+        id = [slice(0, 8), slice(8, 12), slice(12, 16), slice(16, 20), slice(20, 32)].joined(separator: "-")
+        plaintext = String(text)
+    }
+
+    /// From `Authorization: Bearer …`, else from the session cookie. A header that is
+    /// present but malformed is an error rather than a fall-back to the cookie.
+    static func from(_ fields: HTTPFields) -> Result<PresentedToken, APIError>? {
+        if let authorization = fields[.authorization] {
+            let parts = authorization.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "bearer",
+                let token = PresentedToken(trimmingSpaces(parts[1]))
+            else { return .failure(.unauthorized) }
+            return .success(token)
+        }
+        let cookies = fields[values: .cookie].flatMap { $0.split(separator: ";") }
+        for cookie in cookies {
+            let pair = trimmingSpaces(cookie).split(separator: "=", maxSplits: 1)
+            if pair.count == 2, pair[0] == sessionCookie {
+                guard let token = PresentedToken(pair[1]), token.kind == .session else {
+                    return .failure(.unauthorized)
+                }
+                return .success(token)
+            }
+        }
+        return nil
+    }
+
+    /// Whether the stored SHA-256 (hex) is this token's, in time independent of where they differ.
+    func matches(storedHashHex: String) -> Bool {
+        let digest = Array(SHA256.hash(data: Array(plaintext.utf8)))
+        guard let stored = bytes(fromHex: storedHashHex), stored.count == digest.count else { return false }
+        return zip(digest, stored).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
+
+private func bytes(fromHex hex: String) -> [UInt8]? {
+    let digits = Array(hex.utf8)
+    guard digits.count % 2 == 0 else { return nil }
+    return stride(from: 0, to: digits.count, by: 2).compactMap {
+        UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16)
+    }
+}
+
+private func trimmingSpaces(_ text: Substring) -> Substring {
+    var text = text
+    while text.first == " " { text.removeFirst() }
+    while text.last == " " { text.removeLast() }
+    return text
+}

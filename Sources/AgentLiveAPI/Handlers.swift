@@ -1,0 +1,283 @@
+import AgentLiveWire
+import Foundation
+import HTTPTypes
+
+// One function per endpoint. Each checks credentials, decodes and validates its
+// input, then makes one database call, which owns the rules and the transaction.
+
+extension AgentLiveAPI {
+    func handle(_ endpoint: Endpoint, _ request: APIRequest, _ parameters: [String]) throws(APIError) -> APIResponse {
+        guard request.body != nil else {
+            throw APIError(.contentTooLarge, "body_too_large", "The request body is larger than \(configuration.maxBodyBytes) bytes.")
+        }
+        let id = parameters.first ?? ""
+        switch endpoint {
+        case .health: return health()
+        case .signIn: return try signIn(request)
+        case .signOut: return try signOut(request)
+        case .me: return try document(.ok, "api_me", [requireUser(request)])
+        case .agents: return try document(.ok, "api_agents", [requireUser(request)])
+        case .listIssues: return try listIssues(request)
+        case .createIssue: return try createIssue(request)
+        case .issue: return try document(.ok, "api_issue", [requireUser(request), issueID(id)])
+        case .assign: return try assign(request, issueID(id))
+        case .activeTask: return try document(.ok, "api_active_task", [requireUser(request), issueID(id)])
+        case .timeline: return try document(.ok, "api_timeline", [requireUser(request), issueID(id)])
+        case .createComment: return try createComment(request, issueID(id))
+        case .task: return try document(.ok, "api_task", [requireUser(request), taskID(id)])
+        case .cancelTask:
+            let user = try requireUser(request)
+            try RequestBody.checkContentType(request)
+            return try document(.ok, "api_cancel", [user, taskID(id)])
+        case .taskMessages, .daemonTaskMessages: return try messages(request, taskID(id))
+        case .register: return try register(request)
+        case .heartbeat: return try heartbeat(request)
+        case .claim: return try claim(request)
+        case .start:
+            let workspace = try requireDaemon(request)
+            try RequestBody.checkContentType(request)
+            return try document(.ok, "api_start", [workspace, taskID(id)])
+        case .progress: return try progress(request, taskID(id))
+        case .ingest: return try ingest(request, taskID(id))
+        case .complete: return try complete(request, taskID(id))
+        case .fail: return try fail(request, taskID(id))
+        }
+    }
+
+    private func issueID(_ text: String) throws(APIError) -> String {
+        try Validate.pathID(text, notFound: APIError(.notFound, "issue_not_found", "No such issue."))
+    }
+
+    private func taskID(_ text: String) throws(APIError) -> String {
+        try Validate.pathID(text, notFound: APIError(.notFound, "task_not_found", "No such task."))
+    }
+
+    // MARK: - Health and sessions
+
+    private func health() -> APIResponse {
+        do {
+            _ = try query("select 1", [])
+            return .json(.ok, #"{"status":"ok"}"#)
+        } catch {
+            return APIError.databaseUnavailable.response
+        }
+    }
+
+    private struct SignIn: Decodable {
+        var email: String
+        var password: String
+    }
+
+    private struct SignInResult: Decodable {
+        var token: String?
+        var user: JSONValue?
+        var error: String?
+    }
+
+    private func signIn(_ request: APIRequest) throws(APIError) -> APIResponse {
+        let body = try RequestBody.decode(SignIn.self, from: request)
+        try Validate.text(body.email, field: "email", maxBytes: 320)
+        try Validate.text(body.password, field: "password", maxBytes: 1024)
+        guard
+            let document = try call("api_login", [body.email, body.password, String(configuration.sessionTTLSeconds)]),
+            let result = try? JSONDecoder().decode(SignInResult.self, from: Data(document.utf8)),
+            let token = result.token, let user = result.user
+        else {
+            throw APIError(.unauthorized, "invalid_credentials", "Wrong email or password.")
+        }
+        var response = APIResponse.json(.ok, encoding: ["user": user])
+        response.head.headerFields[.setCookie] = sessionCookie(token, maxAge: configuration.sessionTTLSeconds, request)
+        return response
+    }
+
+    private func signOut(_ request: APIRequest) throws(APIError) -> APIResponse {
+        try RequestBody.checkContentType(request)
+        if case .user(_, let tokenID, true)? = try? authenticate(request) {
+            _ = try call("api_logout", [tokenID])
+        }
+        var response = APIResponse.noContent
+        response.head.headerFields[.setCookie] = sessionCookie("", maxAge: 0, request)
+        return response
+    }
+
+    /// HttpOnly so page scripts never see it; Secure whenever the request came over HTTPS.
+    private func sessionCookie(_ value: String, maxAge: Int, _ request: APIRequest) -> String {
+        let secure = request.head.scheme == "https" ? "; Secure" : ""
+        return "\(PresentedToken.sessionCookie)=\(value); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(maxAge)\(secure)"
+    }
+
+    // MARK: - Issues
+
+    private func listIssues(_ request: APIRequest) throws(APIError) -> APIResponse {
+        let user = try requireUser(request)
+        var workspace: String?
+        if let text = request.query["workspace_id"] {
+            guard let uuid = UUID(uuidString: text) else {
+                throw APIError(.badRequest, "invalid_query", "workspace_id must be a UUID.")
+            }
+            workspace = uuid.uuidString.lowercased()
+        }
+        return try document(.ok, "api_issues", [user, workspace])
+    }
+
+    private struct NewIssue: Decodable {
+        var title: String
+        var description: String?
+        var workspaceID: String?
+        enum CodingKeys: String, CodingKey { case title, description, workspaceID = "workspace_id" }
+    }
+
+    private func createIssue(_ request: APIRequest) throws(APIError) -> APIResponse {
+        let user = try requireUser(request)
+        let body = try RequestBody.decode(NewIssue.self, from: request)
+        try Validate.nonEmpty(body.title, field: "title")
+        try Validate.text(body.title, field: "title", maxBytes: 2000)
+        if body.title.count > 500 { throw .invalidValue("Field 'title' is longer than 500 characters.") }
+        try Validate.text(body.description, field: "description", maxBytes: configuration.maxContentBytes)
+        let workspace = try body.workspaceID.map { (text) throws(APIError) in try Validate.uuid(text, field: "workspace_id") }
+        return try document(.created, "api_create_issue", [user, workspace, body.title, body.description ?? ""])
+    }
+
+    private struct Assignment: Decodable {
+        var agentID: String
+        enum CodingKeys: String, CodingKey { case agentID = "agent_id" }
+    }
+
+    private func assign(_ request: APIRequest, _ issue: String) throws(APIError) -> APIResponse {
+        let user = try requireUser(request)
+        let body = try RequestBody.decode(Assignment.self, from: request)
+        return try document(.created, "api_assign", [user, issue, Validate.uuid(body.agentID, field: "agent_id")])
+    }
+
+    private struct NewComment: Decodable {
+        var content: String
+    }
+
+    private func createComment(_ request: APIRequest, _ issue: String) throws(APIError) -> APIResponse {
+        let user = try requireUser(request)
+        let body = try RequestBody.decode(NewComment.self, from: request)
+        try Validate.nonEmpty(body.content, field: "content")
+        try Validate.text(body.content, field: "content", maxBytes: configuration.maxContentBytes)
+        return try document(.created, "api_create_comment", [user, issue, body.content])
+    }
+
+    // MARK: - Messages
+
+    private func messages(_ request: APIRequest, _ task: String) throws(APIError) -> APIResponse {
+        let principal = try authenticate(request)
+        let query = request.query
+        let after = try queryInteger(query["after"], name: "after", default: 0, range: 0...Int64.max)
+        let limit = try queryInteger(
+            query["limit"], name: "limit", default: Int64(configuration.defaultPageSize),
+            range: 1...Int64(configuration.maxPageSize))
+        let (user, workspace): (String?, String?) =
+            switch principal {
+            case .user(let id, _, _): (id, nil)
+            case .daemon(let workspace, _): (nil, workspace)
+            }
+        return try document(.ok, "api_messages", [user, workspace, task, String(after), String(limit)])
+    }
+
+    private func queryInteger(
+        _ text: String?, name: String, default value: Int64, range: ClosedRange<Int64>
+    ) throws(APIError) -> Int64 {
+        guard let text else { return value }
+        guard let number = Int64(text), range.contains(number) else {
+            throw APIError(.badRequest, "invalid_query", "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound).")
+        }
+        return number
+    }
+
+    private func ingest(_ request: APIRequest, _ task: String) throws(APIError) -> APIResponse {
+        let workspace = try requireDaemon(request)
+        let batch = try RequestBody.decode(TaskMessageBatch.self, from: request)
+        let messages = try MessageValidator(configuration: configuration, taskID: task).validate(batch.messages)
+        guard let encoded = try? JSONCoding.encoder.encode(messages) else { throw .internalError }
+        return try document(.ok, "api_ingest", [workspace, task, String(decoding: encoded, as: UTF8.self)])
+    }
+
+    // MARK: - Daemons
+
+    private func register(_ request: APIRequest) throws(APIError) -> APIResponse {
+        let workspace = try requireDaemon(request)
+        let body = try RequestBody.decode(DaemonRegisterPayload.self, from: request)
+        guard body.runtimes.count <= 32 else { throw .invalidValue("At most 32 runtimes.") }
+        for (index, runtime) in body.runtimes.enumerated() {
+            for (name, value) in [("type", runtime.type), ("version", runtime.version), ("status", runtime.status)] {
+                try Validate.text(value, field: "runtimes[\(index)].\(name)", maxBytes: 200)
+            }
+        }
+        guard let runtimes = try? JSONCoding.encoder.encode(body.runtimes) else { throw .internalError }
+        return try document(.ok, "api_register", [
+            workspace, Validate.uuid(body.daemonID, field: "daemon_id"),
+            Validate.uuid(body.agentID, field: "agent_id"), String(decoding: runtimes, as: UTF8.self),
+        ])
+    }
+
+    private func heartbeat(_ request: APIRequest) throws(APIError) -> APIResponse {
+        let workspace = try requireDaemon(request)
+        let body = try RequestBody.decode(HeartbeatPayload.self, from: request)
+        let daemon = try Validate.uuid(body.daemonID, field: "daemon_id")
+        _ = try Validate.uuid(body.agentID, field: "agent_id")
+        let current: CurrentTasks
+        switch body.currentTasks {
+        case .count(let count):
+            guard count >= 0 else { throw .invalidValue("Field 'current_tasks' must not be negative.") }
+            current = .count(count)
+        case .ids(let ids):
+            guard ids.count <= 1000 else { throw .invalidValue("At most 1000 current tasks.") }
+            var canonical: [String] = []
+            for (index, id) in ids.enumerated() {
+                canonical.append(try Validate.uuid(id, field: "current_tasks[\(index)]"))
+            }
+            current = .ids(canonical)
+        }
+        guard let encoded = try? JSONCoding.encoder.encode(current) else { throw .internalError }
+        return try document(.ok, "api_heartbeat", [workspace, daemon, String(decoding: encoded, as: UTF8.self)])
+    }
+
+    private func claim(_ request: APIRequest) throws(APIError) -> APIResponse {
+        let workspace = try requireDaemon(request)
+        let body = try RequestBody.decode(ClaimRequest.self, from: request)
+        let dispatch = try call("api_claim", [
+            workspace, Validate.uuid(body.daemonID, field: "daemon_id"), Validate.uuid(body.agentID, field: "agent_id"),
+        ])
+        guard let dispatch else { return .noContent }
+        return .json(.ok, dispatch)
+    }
+
+    private func progress(_ request: APIRequest, _ task: String) throws(APIError) -> APIResponse {
+        let workspace = try requireDaemon(request)
+        let body = try RequestBody.decode(TaskProgressPayload.self, from: request)
+        try Validate.sameTask(body.taskID, task)
+        try Validate.text(body.summary, field: "summary", maxBytes: configuration.maxSummaryCharacters * 4)
+        if body.summary.count > configuration.maxSummaryCharacters {
+            throw .invalidValue("Field 'summary' is longer than \(configuration.maxSummaryCharacters) characters.")
+        }
+        if let step = body.step, step < 0 { throw .invalidValue("Field 'step' must not be negative.") }
+        if let total = body.total, total < 0 { throw .invalidValue("Field 'total' must not be negative.") }
+        if let step = body.step, let total = body.total, step > total {
+            throw .invalidValue("Field 'step' must not exceed 'total'.")
+        }
+        return try document(.ok, "api_progress", [
+            workspace, task, body.summary, body.step.map(String.init), body.total.map(String.init),
+        ])
+    }
+
+    private func complete(_ request: APIRequest, _ task: String) throws(APIError) -> APIResponse {
+        let workspace = try requireDaemon(request)
+        let body = try RequestBody.decode(TaskCompletedPayload.self, from: request)
+        try Validate.sameTask(body.taskID, task)
+        try Validate.text(body.output, field: "output", maxBytes: configuration.maxContentBytes, tooLarge: .messageTooLarge)
+        try Validate.text(body.prURL, field: "pr_url", maxBytes: 2000)
+        return try document(.ok, "api_complete", [workspace, task, body.output, body.prURL])
+    }
+
+    private func fail(_ request: APIRequest, _ task: String) throws(APIError) -> APIResponse {
+        let workspace = try requireDaemon(request)
+        let body = try RequestBody.decode(TaskFailedPayload.self, from: request)
+        try Validate.sameTask(body.taskID, task)
+        try Validate.text(body.error, field: "error", maxBytes: configuration.maxContentBytes, tooLarge: .messageTooLarge)
+        return try document(.ok, "api_fail", [workspace, task, body.error])
+    }
+}

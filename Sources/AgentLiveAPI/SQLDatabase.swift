@@ -1,0 +1,36 @@
+import AgentLivePostgres
+
+/// The seam between the API and PostgreSQL: tests can stand in their own.
+public protocol SQLDatabase: AnyObject {
+    func query(_ sql: String, _ parameters: [String?]) throws(PostgresError) -> PostgresRows
+}
+
+extension PostgresConnection: SQLDatabase {}
+
+extension APIError {
+    /// What a database failure means for the client. Errors raised on purpose by
+    /// the SQL functions carry SQLSTATE 'AL' + HTTP status, the code as message and
+    /// the sentence as detail (see sql/005_api.sql).
+    init(_ error: PostgresError) {
+        switch error {
+        case .connection:
+            self = .databaseUnavailable
+        case .server(let state, let message, let detail) where state.hasPrefix("AL"):
+            self.init(HTTPStatusCode(state.dropFirst(2)), message, detail ?? message)
+        case .server(let state, let message, _) where state.hasPrefix("22"):
+            self = .invalidValue("Invalid value: \(message).")
+        case .server(let state, _, _) where state.hasPrefix("23"):
+            self.init(.conflict, "conflict", "The request conflicts with the current state; reload and retry.")
+        case .server(let state, _, _) where state.hasPrefix("57P") || state.hasPrefix("08") || state == "53300":
+            self = .databaseUnavailable
+        case .server:
+            self = .internalError
+        }
+    }
+}
+
+import HTTPTypes
+
+private func HTTPStatusCode(_ digits: Substring) -> HTTPResponse.Status {
+    HTTPResponse.Status(code: Int(digits) ?? 500)
+}

@@ -1,0 +1,91 @@
+import CFastCGI
+import HTTPTypes
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One FastCGI worker: accepts on a listening socket it shares with its siblings
+/// and serves one request at a time until SIGTERM, finishing the request in
+/// flight before it exits.
+public struct FastCGIWorker {
+    /// `body` is nil when the request's body exceeded `maxBodyBytes` (it is not read).
+    public typealias Handler = (_ head: HTTPRequest, _ body: [UInt8]?) -> (HTTPResponse, [UInt8])
+
+    public var listenFD: Int32
+    public var maxBodyBytes: Int
+    public var logger: Logger
+
+    public init(listenFD: Int32 = 0, maxBodyBytes: Int, logger: Logger) {
+        self.listenFD = listenFD
+        self.maxBodyBytes = maxBodyBytes
+        self.logger = logger
+    }
+
+    public func run(_ handler: Handler) {
+        ShutdownSignal.install()
+        FCGX_Init()
+        var request = FCGX_Request()
+        FCGX_InitRequest(&request, listenFD, FCGI_FAIL_ACCEPT_ON_INTR)
+        logger.info("worker ready", metadata: ["pid": "\(getpid())"])
+        while !ShutdownSignal.isRequested {
+            // Wait in poll() with a timeout rather than in accept(), so a SIGTERM that
+            // lands between the flag check and the wait still ends the loop promptly.
+            guard isReadable(listenFD, timeoutMilliseconds: 1000) else { continue }
+            guard FCGX_Accept_r(&request) >= 0 else {
+                if errno != EINTR { usleep(10_000) }
+                continue
+            }
+            serve(&request, handler)
+            FCGX_Finish_r(&request)
+        }
+        logger.info("worker stopping", metadata: ["pid": "\(getpid())"])
+    }
+
+    private func serve(_ request: inout FCGX_Request, _ handler: Handler) {
+        let parameters = FastCGIParameters(request.envp)
+        guard let head = parameters.httpRequest else {
+            write(HTTPResponse(status: .badRequest), [], to: request.out)
+            return
+        }
+        let length = parameters["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0
+        let body = length > maxBodyBytes ? nil : readBody(length, from: request.in)
+        let (response, responseBody) = handler(head, body)
+        write(response, responseBody, to: request.out)
+    }
+
+    private func readBody(_ length: Int, from stream: UnsafeMutablePointer<FCGX_Stream>?) -> [UInt8] {
+        guard length > 0 else { return [] }
+        var body = [UInt8](repeating: 0, count: length)
+        var filled = 0
+        while filled < length {
+            let read = body.withUnsafeMutableBytes { buffer in
+                FCGX_GetStr(
+                    buffer.baseAddress!.advanced(by: filled).assumingMemoryBound(to: CChar.self),
+                    Int32(length - filled), stream)
+            }
+            guard read > 0 else { break }
+            filled += Int(read)
+        }
+        return Array(body.prefix(filled))
+    }
+
+    private func write(_ response: HTTPResponse, _ body: [UInt8], to stream: UnsafeMutablePointer<FCGX_Stream>?) {
+        let head = FastCGIResponseHead(response, contentLength: body.count).bytes
+        head.withUnsafeBufferPointer { put($0, stream) }
+        body.withUnsafeBufferPointer { put($0, stream) }
+    }
+
+    private func put(_ bytes: UnsafeBufferPointer<UInt8>, _ stream: UnsafeMutablePointer<FCGX_Stream>?) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+            _ = FCGX_PutStr($0, Int32(bytes.count), stream)
+        }
+    }
+}
+
+private func isReadable(_ fd: Int32, timeoutMilliseconds: Int32) -> Bool {
+    var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    return poll(&descriptor, 1, timeoutMilliseconds) == 1
+}

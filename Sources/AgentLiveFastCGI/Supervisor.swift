@@ -1,0 +1,172 @@
+import CFastCGI
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Keeps N worker processes serving one listening socket: starts them with the
+/// socket as their fd 0 (as spawn-fcgi and systemd hand it over), starts a new
+/// one when one dies, and on SIGTERM/SIGINT stops them all gracefully. SIGHUP
+/// replaces the workers one by one (after a deploy).
+///
+/// Signals are blocked and taken with sigtimedwait, so all the logic runs in one
+/// plain loop rather than in signal handlers.
+public struct Supervisor {
+    public var workers: Int
+    public var listenFD: Int32
+    /// The command line of a worker: the executable and its arguments.
+    public var workerCommand: [String]
+    public var gracePeriod: Duration = .seconds(10)
+    public var logger: Logger
+
+    public init(workers: Int, listenFD: Int32, workerCommand: [String], logger: Logger) {
+        self.workers = workers
+        self.listenFD = listenFD
+        self.workerCommand = workerCommand
+        self.logger = logger
+    }
+
+    /// Environment variable that tells a worker its supervisor's pid.
+    public static let parentVariable = "AGENTLIVE_SUPERVISOR_PID"
+
+    /// Called by a worker first thing: die with the supervisor rather than linger.
+    public static func bindToSupervisor() {
+        guard let text = ProcessInfo.processInfo.environment[parentVariable], let parent = pid_t(text) else { return }
+        agentlive_exit_with_parent()
+        if getppid() != parent { exit(0) }  // the supervisor died before we got here
+    }
+
+    public func run() -> Int32 {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&signals, signal) }
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        var state = PoolState(size: workers)
+        var stopDeadline: ContinuousClock.Instant?
+        logger.info("supervisor started", metadata: ["pid": "\(getpid())", "workers": "\(workers)"])
+
+        while true {
+            let now = ContinuousClock.now
+            for _ in 0..<state.workersToStart(now: now) {
+                if let pid = spawnWorker() {
+                    state.started(pid, at: now)
+                } else {
+                    state.spawnFailed(at: now)
+                }
+            }
+            if stopDeadline != nil, state.running.isEmpty { break }
+            if let deadline = stopDeadline, now >= deadline {
+                logger.warning("workers did not stop in time; killing them")
+                state.running.keys.forEach { kill($0, SIGKILL) }
+            }
+
+            var info = siginfo_t()
+            var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
+            let signal = sigtimedwait(&signals, &info, &timeout)
+            switch signal {
+            case SIGCHLD:
+                reapChildren(&state)
+            case SIGTERM, SIGINT:
+                guard stopDeadline == nil else { continue }
+                logger.info("stopping workers")
+                state.stopping = true
+                stopDeadline = .now + gracePeriod
+                state.running.keys.forEach { kill($0, SIGTERM) }
+            case SIGHUP:
+                logger.info("replacing workers")
+                state.running.keys.forEach { kill($0, SIGTERM) }
+            default:
+                reapChildren(&state)  // a missed SIGCHLD coalesced with another
+            }
+        }
+        logger.info("supervisor stopped")
+        return 0
+    }
+
+    private func reapChildren(_ state: inout PoolState) {
+        var status: Int32 = 0
+        while true {
+            let pid = waitpid(-1, &status, WNOHANG)
+            guard pid > 0 else { return }
+            let exitStatus = (status & 0x7f) == 0 ? "exit \((status >> 8) & 0xff)" : "signal \(status & 0x7f)"
+            logger.log(
+                level: state.stopping ? .info : .warning, "worker exited",
+                metadata: ["pid": "\(pid)", "status": "\(exitStatus)"])
+            state.exited(pid, at: .now)
+        }
+    }
+
+    private func spawnWorker() -> pid_t? {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if listenFD != 0 { posix_spawn_file_actions_adddup2(&actions, listenFD, 0) }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGPIPE] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var environment = ProcessInfo.processInfo.environment
+        environment[Self.parentVariable] = String(getpid())
+        let argv = workerCommand.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, argv, envp)
+        guard result == 0 else {
+            logger.error("cannot start a worker: \(String(cString: strerror(result)))")
+            return nil
+        }
+        return pid
+    }
+}
+
+/// The pool's bookkeeping, apart from processes and signals so it can be tested.
+/// A worker that dies within a second of starting is restarted after a pause, so
+/// a crash at start-up (a bad configuration) does not become a fork loop.
+struct PoolState {
+    var size: Int
+    var running: [pid_t: ContinuousClock.Instant] = [:]
+    var stopping = false
+    private(set) var notBefore: ContinuousClock.Instant?
+
+    static let crashWindow: Duration = .seconds(1)
+    static let crashPause: Duration = .seconds(1)
+
+    init(size: Int) {
+        self.size = size
+    }
+
+    func workersToStart(now: ContinuousClock.Instant) -> Int {
+        guard !stopping else { return 0 }
+        if let notBefore, now < notBefore { return 0 }
+        return max(0, size - running.count)
+    }
+
+    mutating func started(_ pid: pid_t, at now: ContinuousClock.Instant) {
+        running[pid] = now
+    }
+
+    mutating func spawnFailed(at now: ContinuousClock.Instant) {
+        notBefore = now + Self.crashPause
+    }
+
+    mutating func exited(_ pid: pid_t, at now: ContinuousClock.Instant) {
+        guard let startedAt = running.removeValue(forKey: pid) else { return }
+        if now - startedAt < Self.crashWindow { notBefore = now + Self.crashPause }
+    }
+}

@@ -1,0 +1,134 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CLibPQ
+
+/// One blocking libpq connection. A FastCGI worker handles one request at a time,
+/// so it owns exactly one of these and never shares it between threads.
+///
+/// The connection heals itself: before each query it notices a server that went
+/// away while the connection was idle (a restart) and reconnects, so a request
+/// after a database restart succeeds instead of failing once.
+public final class PostgresConnection {
+    private let conninfo: String
+    private var handle: OpaquePointer?
+
+    /// `conninfo` is a libpq connection string or URI (`host=/run/pg dbname=x` or
+    /// `postgresql://…`). Connecting is lazy: the first query connects.
+    public init(conninfo: String) {
+        self.conninfo = conninfo
+    }
+
+    deinit {
+        PQfinish(handle)
+    }
+
+    /// Connects if needed; throws `.connection` when the server cannot be reached.
+    public func ensureConnected() throws(PostgresError) {
+        if let handle, PQstatus(handle) == CONNECTION_OK {
+            // A server that restarted while we were idle has sent a FATAL and closed
+            // the socket; reading what is pending reveals it without a round trip.
+            // One read takes the FATAL message, the second sees the end of the stream.
+            if PQconsumeInput(handle) == 1, PQconsumeInput(handle) == 1, PQstatus(handle) == CONNECTION_OK {
+                return
+            }
+        }
+        if let handle {
+            PQreset(handle)
+        } else {
+            handle = PQconnectdb(conninfo)
+        }
+        guard let handle, PQstatus(handle) == CONNECTION_OK else {
+            throw .connection(lastErrorMessage)
+        }
+    }
+
+    /// Runs one statement with text parameters (`$1`, `$2`…) and returns its rows as text.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> PostgresRows {
+        try ensureConnected()
+        let result = withCStrings(parameters) { values in
+            PQexecParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0)
+        }
+        defer { PQclear(result) }
+        guard let result else { throw .connection(lastErrorMessage) }
+        switch PQresultStatus(result) {
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
+            return PostgresRows(result)
+        default:
+            throw failure(result)
+        }
+    }
+
+    /// Runs a script of several statements (a migration) in one round trip.
+    public func execute(script sql: String) throws(PostgresError) {
+        try ensureConnected()
+        let result = PQexec(handle, sql)
+        defer { PQclear(result) }
+        guard let result else { throw .connection(lastErrorMessage) }
+        switch PQresultStatus(result) {
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            return
+        default:
+            throw failure(result)
+        }
+    }
+
+    private var lastErrorMessage: String {
+        guard let handle, let message = PQerrorMessage(handle) else { return "no connection" }
+        return String(cString: message).trimmingSuffix(while: \.isNewline)
+    }
+
+    private func failure(_ result: OpaquePointer) -> PostgresError {
+        guard PQstatus(handle) == CONNECTION_OK else { return .connection(lastErrorMessage) }
+        // libpq's PG_DIAG_* field codes are character macros Swift does not import.
+        func field(_ code: Character) -> String? {
+            PQresultErrorField(result, Int32(code.asciiValue!)).map { String(cString: $0) }
+        }
+        return .server(sqlState: field("C") ?? "XX000", message: field("M") ?? lastErrorMessage, detail: field("D"))
+    }
+}
+
+/// The rows of one result, copied out of libpq's buffer.
+public struct PostgresRows: Sendable, Equatable {
+    public let columns: [String]
+    public let rows: [[String?]]
+
+    init(_ result: OpaquePointer) {
+        let columnCount = PQnfields(result)
+        columns = (0..<columnCount).map { String(cString: PQfname(result, $0)) }
+        rows = (0..<PQntuples(result)).map { row in
+            (0..<columnCount).map { column in
+                PQgetisnull(result, row, column) == 1
+                    ? nil : String(cString: PQgetvalue(result, row, column))
+            }
+        }
+    }
+
+    public init(columns: [String], rows: [[String?]]) {
+        self.columns = columns
+        self.rows = rows
+    }
+
+    /// The first column of the first row: what a `select f(…)` returns.
+    public var scalar: String? { rows.first?.first ?? nil }
+}
+
+/// Calls `body` with the parameters as NUL-terminated C strings (nil stays NULL).
+private func withCStrings<R>(
+    _ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R
+) -> R {
+    var owned: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0) } }
+    defer { owned.forEach { free($0) } }
+    return body(owned.map { $0.map { UnsafePointer($0) } })
+}
+
+extension String {
+    fileprivate func trimmingSuffix(while predicate: (Character) -> Bool) -> String {
+        var result = self
+        while let last = result.last, predicate(last) { result.removeLast() }
+        return result
+    }
+}

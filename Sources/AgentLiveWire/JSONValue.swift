@@ -1,0 +1,49 @@
+/// Any JSON value, for fields whose shape the protocol does not fix (a tool's input).
+public enum JSONValue: Codable, Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
+    }
+
+    /// Every string in the value, keys included (for checks that apply to all text).
+    public func containsString(where predicate: (String) -> Bool) -> Bool {
+        switch self {
+        case .null, .bool, .number: return false
+        case .string(let value): return predicate(value)
+        case .array(let values): return values.contains { $0.containsString(where: predicate) }
+        case .object(let members):
+            return members.contains { predicate($0.key) || $0.value.containsString(where: predicate) }
+        }
+    }
+}

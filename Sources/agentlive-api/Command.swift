@@ -1,0 +1,110 @@
+import AgentLiveAPI
+import AgentLiveFastCGI
+import AgentLivePostgres
+import ArgumentParser
+import Foundation
+import Logging
+
+@main
+struct AgentLiveAPICommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agentlive-api",
+        abstract: "AgentLive's REST API as FastCGI workers, and its database migrations.",
+        subcommands: [Serve.self, Migrate.self, Routes.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// Settings every subcommand reads from the environment.
+struct Environment {
+    var values = ProcessInfo.processInfo.environment
+
+    /// A libpq connection string or URI; empty means libpq's own defaults (PG* variables).
+    var databaseURL: String { values["AGENTLIVE_DATABASE_URL"] ?? "" }
+
+    func logger(_ label: String) -> Logger {
+        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = values["AGENTLIVE_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+        return logger
+    }
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the API over FastCGI.",
+        discussion: """
+            With --listen, opens the socket and keeps --workers processes on it. Without it, \
+            the listening socket is fd 0 (spawn-fcgi, systemd's StandardInput=socket): one \
+            worker, or a pool with --workers above 1.
+            """)
+
+    @Option(help: "Unix socket path, or host:port, to listen on.")
+    var listen: String?
+
+    @Option(help: "Number of worker processes.")
+    var workers: Int = 1
+
+    @Option(help: "Permissions of a Unix socket, in octal.")
+    var socketMode: String = "0660"
+
+    @Option(help: "Listen backlog.")
+    var backlog: Int32 = 1024
+
+    func validate() throws {
+        guard (1...256).contains(workers) else { throw ValidationError("--workers must be 1...256") }
+        guard mode_t(socketMode, radix: 8) != nil else { throw ValidationError("--socket-mode must be octal") }
+    }
+
+    func run() throws {
+        let environment = Environment()
+        let logger = environment.logger("agentlive.api")
+        let supervisorCommand = [CommandLine.arguments[0], "serve", "--workers", "1"]
+        if let listen {
+            let fd = try ListenSocket.open(listen, mode: mode_t(socketMode, radix: 8)!, backlog: backlog)
+            logger.info("listening", metadata: ["address": "\(listen)"])
+            throw ExitCode(Supervisor(workers: workers, listenFD: fd, workerCommand: supervisorCommand, logger: logger).run())
+        }
+        if workers > 1 {
+            throw ExitCode(Supervisor(workers: workers, listenFD: 0, workerCommand: supervisorCommand, logger: logger).run())
+        }
+        Supervisor.bindToSupervisor()
+        let configuration = APIConfiguration(environment: environment.values)
+        let database = PostgresConnection(conninfo: environment.databaseURL)
+        do {
+            try database.ensureConnected()
+        } catch {
+            // Not fatal: requests answer 503 until the database is back.
+            logger.warning("database unavailable at start: \(error)")
+        }
+        let api = AgentLiveAPI(configuration: configuration, database: database, logger: logger)
+        FastCGIWorker(listenFD: 0, maxBodyBytes: configuration.maxBodyBytes, logger: logger).run { head, body in
+            let response = api.respond(to: APIRequest(head: head, body: body))
+            return (response.head, response.body)
+        }
+    }
+}
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply the SQL migrations that have not been applied yet (safe to run twice).")
+
+    @Option(help: "Folder of numbered .sql files.")
+    var sqlDir: String = "sql"
+
+    func run() throws {
+        let environment = Environment()
+        let folder = URL(fileURLWithPath: sqlDir)
+        let migrations = try FileManager.default.contentsOfDirectory(atPath: sqlDir).compactMap { name in
+            Migrator.Migration(fileName: name, sql: try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8))
+        }
+        let applied = try Migrator(connection: PostgresConnection(conninfo: environment.databaseURL)).migrate(migrations)
+        print(applied.isEmpty ? "up to date" : applied.map { "applied \($0)" }.joined(separator: "\n"))
+    }
+}
+
+struct Routes: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the API's routes, one `METHOD /path` a line.")
+
+    func run() {
+        Router.routes.forEach { print($0) }
+    }
+}

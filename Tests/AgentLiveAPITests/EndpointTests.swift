@@ -1,0 +1,183 @@
+@testable import AgentLiveAPI
+import AgentLivePostgres
+import Testing
+
+@Suite struct AuthenticationTests {
+    @Test func missingOrUnknownCredentialsAre401AndReachNoEndpoint() {
+        let harness = APIHarness()
+        #expect(harness.send(.get, "/api/me").status == 401)
+        #expect(harness.send(.get, "/api/me", token: "nonsense").code == "unauthorized")
+        let forged = harness.userToken.dropLast(2) + "cd"
+        #expect(harness.send(.get, "/api/me", token: String(forged)).status == 401)
+        #expect(harness.database.endpointCalls.isEmpty)
+    }
+
+    @Test func tokenKindsAreKeptToTheirEndpoints() {
+        let harness = APIHarness()
+        #expect(harness.send(.post, "/api/daemon/tasks/claim", token: harness.userToken, json: "{}").code == "forbidden")
+        #expect(harness.send(.get, "/api/issues", token: harness.daemonToken).code == "forbidden")
+        #expect(harness.database.endpointCalls.isEmpty)
+        #expect(harness.send(.get, "/api/me", token: harness.userToken).status == 200)
+        #expect(harness.database.calls.last?.parameters == [APIHarness.user])
+    }
+
+    @Test func healthNeedsNoCredentialsAndReports503WithoutDatabase() {
+        let harness = APIHarness()
+        #expect(harness.send(.get, "/api/health").status == 200)
+        harness.database.reply = { _, _ throws(PostgresError) in throw .connection("gone") }
+        let down = harness.send(.get, "/api/health")
+        #expect(down.status == 503 && down.code == "database_unavailable")
+    }
+
+    @Test func signInSetsAnHttpOnlyCookieSecureOverHTTPS() throws {
+        let harness = APIHarness()
+        harness.database.reply = { _, _ in
+            PostgresRows(columns: ["r"], rows: [[#"{"token":"als_x","user":{"id":"u","email":"e","name":"n"}}"#]])
+        }
+        let plain = harness.send(.post, "/api/session", json: #"{"email":"e","password":"p"}"#)
+        let cookie = try #require(plain.response.head.headerFields[.setCookie])
+        #expect(cookie.hasPrefix("agentlive_session=als_x; Path=/; HttpOnly; SameSite=Lax"))
+        #expect(!cookie.contains("Secure"))
+        #expect(!String(decoding: plain.response.body, as: UTF8.self).contains("als_x"))
+        let secure = harness.send(.post, "/api/session", json: #"{"email":"e","password":"p"}"#, scheme: "https")
+        #expect(secure.response.head.headerFields[.setCookie]?.hasSuffix("; Secure") == true)
+
+        harness.database.reply = { _, _ in PostgresRows(columns: ["r"], rows: [[#"{"error":"invalid_credentials"}"#]]) }
+        #expect(harness.send(.post, "/api/session", json: #"{"email":"e","password":"p"}"#).code == "invalid_credentials")
+    }
+}
+
+@Suite struct IngestValidationTests {
+    let path = "/api/daemon/tasks/\(APIHarness.task)/messages"
+
+    func ingest(_ harness: APIHarness, _ json: String, contentType: String? = "application/json", tooLarge: Bool = false)
+        -> (status: Int, code: String?)
+    {
+        let result = harness.send(.post, path, token: harness.daemonToken, json: json, contentType: contentType, tooLarge: tooLarge)
+        return (result.status, result.code)
+    }
+
+    @Test(arguments: [
+        (#"{"messages":[{"seq":0,"type":"text","content":"a"}]}"#, 422, "invalid_value"),
+        (#"{"messages":[{"seq":-1,"type":"text","content":"a"}]}"#, 422, "invalid_value"),
+        (#"{"messages":[{"seq":1,"type":"telepathy","content":"a"}]}"#, 422, "invalid_value"),
+        (#"{"messages":[{"seq":1,"type":"text","content":"a"},{"seq":1,"type":"text","content":"b"}]}"#, 422, "invalid_value"),
+        (#"{"messages":[{"seq":1,"type":"text","content":"a\u0000"}]}"#, 422, "invalid_value"),
+        (#"{"messages":[{"seq":1,"type":"tool_use","tool":"x","input":{"k":"\u0000"}}]}"#, 422, "invalid_value"),
+        (#"{"messages":[{"seq":1,"type":"text","content":"a","task_id":"44444444-4444-4444-4444-444444444444"}]}"#, 422, "invalid_value"),
+        (#"{"messages":[]}"#, 422, "invalid_value"),
+        (#"{"messages":[{"seq":"1","type":"text","content":"a"}]}"#, 400, "invalid_field"),
+        (#"{"messages":[{"seq":1.5,"type":"text","content":"a"}]}"#, 400, "invalid_field"),
+        (#"{"messages":[{"type":"text","content":"a"}]}"#, 400, "invalid_field"),
+        (#"{"messages":[{"seq":1,"type":"text"}]}"#, 400, "invalid_field"),
+        (#"{"messages":[{"seq":1,"type":"tool_use"}]}"#, 400, "invalid_field"),
+        (#"{"messages":{}}"#, 400, "invalid_field"),
+        (#"{"other":1}"#, 400, "invalid_field"),
+        (#"{"messages":[{"seq":1,"type":"text","content":"a"}"#, 400, "invalid_json"),
+        (#"[1,2]"#, 400, "invalid_json"),
+        ("", 400, "invalid_json"),
+    ])
+    func badBatchesAreRejectedBeforeTheDatabase(json: String, status: Int, code: String) {
+        let harness = APIHarness()
+        let result = ingest(harness, json)
+        #expect(result.status == status)
+        #expect(result.code == code)
+        #expect(harness.database.endpointCalls.isEmpty)
+    }
+
+    @Test func limitsAnswer413() {
+        var configuration = APIConfiguration()
+        configuration.maxBatch = 2
+        configuration.maxContentBytes = 8
+        configuration.maxInputBytes = 16
+        let harness = APIHarness(configuration: configuration)
+        let three = #"{"messages":[{"seq":1,"type":"text","content":"a"},{"seq":2,"type":"text","content":"a"},{"seq":3,"type":"text","content":"a"}]}"#
+        #expect(ingest(harness, three) == (413, "batch_too_large"))
+        #expect(ingest(harness, #"{"messages":[{"seq":1,"type":"text","content":"123456789"}]}"#) == (413, "message_too_large"))
+        #expect(ingest(harness, #"{"messages":[{"seq":1,"type":"tool_result","output":"123456789"}]}"#) == (413, "message_too_large"))
+        #expect(ingest(harness, #"{"messages":[{"seq":1,"type":"tool_use","tool":"t","input":{"k":"0123456789"}}]}"#) == (413, "message_too_large"))
+        #expect(ingest(harness, "{}", tooLarge: true) == (413, "body_too_large"))
+        #expect(ingest(harness, #"{"messages":[{"seq":1,"type":"text","content":"12345678"}]}"#).status == 200)
+        #expect(harness.database.endpointCalls.count == 1)
+    }
+
+    @Test func otherContentTypesAre415() {
+        let harness = APIHarness()
+        #expect(ingest(harness, "{}", contentType: "text/plain") == (415, "unsupported_media_type"))
+        #expect(ingest(harness, "{}", contentType: nil) == (415, "unsupported_media_type"))
+        #expect(harness.database.endpointCalls.isEmpty)
+    }
+
+    @Test func aValidBatchReachesTheDatabaseWithoutClientIds() throws {
+        let harness = APIHarness()
+        let json = #"{"messages":[{"seq":2,"type":"tool_use","tool":"Bash","call_id":"c","input":{"command":"ls"},"task_id":"\#(APIHarness.task.uppercased())","issue_id":"zz","created_at":"x"},{"seq":1,"type":"text","content":"héllo"}]}"#
+        #expect(ingest(harness, json).status == 200)
+        let call = try #require(harness.database.calls.last)
+        #expect(call.sql == "select agentlive.api_ingest($1, $2, $3)")
+        #expect(call.parameters[0] == APIHarness.workspace)
+        #expect(call.parameters[1] == APIHarness.task)
+        let stored = try #require(call.parameters[2])
+        #expect(stored == #"[{"call_id":"c","input":{"command":"ls"},"seq":2,"tool":"Bash","type":"tool_use"},{"content":"héllo","seq":1,"type":"text"}]"#)
+    }
+}
+
+@Suite struct EndpointValidationTests {
+    @Test func malformedPathIdsAre404() {
+        let harness = APIHarness()
+        #expect(harness.send(.get, "/api/issues/not-a-uuid", token: harness.userToken).code == "issue_not_found")
+        #expect(harness.send(.post, "/api/daemon/tasks/123/start", token: harness.daemonToken).code == "task_not_found")
+        #expect(harness.database.endpointCalls.isEmpty)
+    }
+
+    @Test(arguments: ["after=-1", "after=x", "limit=0", "limit=1001", "limit=5&after=1e3"])
+    func badCatchUpQueriesAre400(query: String) {
+        let harness = APIHarness()
+        let result = harness.send(.get, "/api/tasks/\(APIHarness.task)/messages?\(query)", token: harness.userToken)
+        #expect(result.status == 400 && result.code == "invalid_query")
+    }
+
+    @Test func catchUpPassesDefaultsAndTheCallersScope() throws {
+        let harness = APIHarness()
+        #expect(harness.send(.get, "/api/tasks/\(APIHarness.task)/messages", token: harness.userToken).status == 200)
+        #expect(harness.database.calls.last?.parameters == [APIHarness.user, nil, APIHarness.task, "0", "500"])
+        #expect(harness.send(.get, "/api/daemon/tasks/\(APIHarness.task)/messages?after=7&limit=2", token: harness.daemonToken).status == 200)
+        #expect(harness.database.calls.last?.parameters == [nil, APIHarness.workspace, APIHarness.task, "7", "2"])
+    }
+
+    @Test func progressAndIssueValuesAreChecked() {
+        let harness = APIHarness()
+        let progress = "/api/daemon/tasks/\(APIHarness.task)/progress"
+        #expect(harness.send(.post, progress, token: harness.daemonToken, json: #"{"summary":"s","step":3,"total":2}"#).status == 422)
+        #expect(harness.send(.post, progress, token: harness.daemonToken, json: #"{"summary":"s","step":-1}"#).status == 422)
+        #expect(harness.send(.post, "/api/issues", token: harness.userToken, json: #"{"title":"   "}"#).status == 422)
+        #expect(harness.send(.post, "/api/issues", token: harness.userToken, json: #"{"title":"t","workspace_id":"w"}"#).status == 422)
+        #expect(harness.database.endpointCalls.isEmpty)
+        #expect(harness.send(.post, progress, token: harness.daemonToken, json: #"{"summary":"s","step":2,"total":2}"#).status == 200)
+    }
+
+    @Test func claimWithNothingQueuedIs204() {
+        let harness = APIHarness()
+        harness.database.reply = { _, _ in PostgresRows(columns: ["r"], rows: [[nil]]) }
+        let json = #"{"daemon_id":"\#(APIHarness.task)","agent_id":"\#(APIHarness.task)"}"#
+        let result = harness.send(.post, "/api/daemon/tasks/claim", token: harness.daemonToken, json: json)
+        #expect(result.status == 204)
+        #expect(result.response.body.isEmpty)
+    }
+}
+
+@Suite struct DatabaseErrorTests {
+    @Test(arguments: [
+        (PostgresError.server(sqlState: "AL409", message: "task_not_active", detail: "The task is completed."), 409, "task_not_active"),
+        (PostgresError.server(sqlState: "AL404", message: "issue_not_found", detail: "No such issue."), 404, "issue_not_found"),
+        (PostgresError.server(sqlState: "22P02", message: "invalid input syntax", detail: nil), 422, "invalid_value"),
+        (PostgresError.server(sqlState: "23505", message: "duplicate key", detail: nil), 409, "conflict"),
+        (PostgresError.server(sqlState: "57P01", message: "terminating", detail: nil), 503, "database_unavailable"),
+        (PostgresError.connection("no route"), 503, "database_unavailable"),
+        (PostgresError.server(sqlState: "42883", message: "no such function", detail: nil), 500, "internal_error"),
+    ])
+    func mapsToStatusAndCode(error: PostgresError, status: Int, code: String) {
+        let mapped = APIError(error)
+        #expect(mapped.status.code == status)
+        #expect(mapped.code == code)
+    }
+}

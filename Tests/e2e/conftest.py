@@ -1,0 +1,394 @@
+"""End-to-end tests against a running AgentLive stack, through nginx.
+
+Environment:
+  AGENTLIVE_URL    base URL of nginx, e.g. http://127.0.0.1:18080
+  STACK_DIR        the stack's folder (run/api.pid, env)
+  AGENTLIVE_STACK  path to deploy/dev/stack (`stack psql …`, `stack stop|start …`)
+
+Every HTTP response the suite receives is recorded; test_openapi.py validates them
+against deploy/openapi.yaml at the end of the run.
+"""
+import os
+import pathlib
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Optional
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BASE_URL = os.environ.get("AGENTLIVE_URL", "").rstrip("/")
+STACK = os.environ.get("AGENTLIVE_STACK", "")
+STACK_DIR = os.environ.get("STACK_DIR", "")
+TIMEOUT = 10  # seconds, every HTTP request
+MiB = 1024 * 1024
+
+_UNSET = object()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "last: run after every other test of the session")
+    missing = [n for n, v in (("AGENTLIVE_URL", BASE_URL), ("AGENTLIVE_STACK", STACK),
+                              ("STACK_DIR", STACK_DIR)) if not v]
+    if missing:
+        pytest.exit(f"e2e tests need {', '.join(missing)} in the environment", returncode=4)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+
+
+# ---------------------------------------------------------------- HTTP recording
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    status: int
+    content_type: str
+    body: bytes
+    headers: dict
+
+
+RECORDED: list = []  # list.append is atomic: threads may record too
+
+
+def _record(resp, *args, **kwargs):
+    RECORDED.append(Recorded(resp.request.method, urlsplit(resp.url).path, resp.status_code,
+                             resp.headers.get("Content-Type", ""), resp.content,
+                             dict(resp.headers)))
+
+
+def describe(r):
+    body = r.content[:600].decode("utf-8", "replace")
+    return f"{r.request.method} {urlsplit(r.url).path} -> {r.status_code} {body}"
+
+
+class Client:
+    """A requests session on BASE_URL with a timeout on every request; records responses."""
+
+    def __init__(self, token: Optional[str] = None):
+        self.s = requests.Session()
+        self.s.hooks["response"].append(_record)
+        if token is not None:
+            self.s.headers["Authorization"] = f"Bearer {token}"
+
+    def request(self, method, path, *, json=_UNSET, data=None, headers=None, params=None,
+                cookies=None, expect=None, timeout=TIMEOUT):
+        kw = {} if json is _UNSET else {"json": json}
+        r = self.s.request(method, BASE_URL + path, data=data, headers=headers, params=params,
+                           cookies=cookies, timeout=timeout, allow_redirects=False, **kw)
+        if expect is not None:
+            assert r.status_code == expect, describe(r)
+            if expect != 204:
+                assert_json(r)
+        return r
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, json=_UNSET, **kw):
+        return self.request("POST", path, json=json, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+def assert_json(r):
+    ctype = r.headers.get("Content-Type", "")
+    assert ctype.split(";")[0].strip() == "application/json", f"Content-Type {ctype!r}: {describe(r)}"
+    return r.json()
+
+
+def assert_error(r, status, code):
+    """The response is the contract's error object with this status and code."""
+    assert r.status_code == status, describe(r)
+    body = assert_json(r)
+    assert isinstance(body, dict) and isinstance(body.get("error"), dict), describe(r)
+    assert body["error"].get("code") == code, describe(r)
+    assert isinstance(body["error"].get("message"), str) and body["error"]["message"], describe(r)
+    return body
+
+
+# ---------------------------------------------------------------- processes, SQL
+
+def lit(value) -> str:
+    """A SQL literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def stack(*args, timeout=120):
+    p = subprocess.run([STACK, *args], capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, f"stack {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}"
+    return p.stdout
+
+
+def sql(*queries, timeout=60) -> str:
+    """Run SQL statements (one psql session, in order) as the db owner; unaligned tuples."""
+    cmd = [STACK, "psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1"]
+    for q in queries:
+        cmd += ["-c", q]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, f"psql failed ({p.returncode}) on {queries}:\n{p.stderr}"
+    return p.stdout.strip()
+
+
+def sql_int(query) -> int:
+    return int(sql(query))
+
+
+def stored_seqs(task_id) -> list:
+    out = sql("select coalesce(array_agg(seq order by seq), '{}') "
+              f"from agentlive.task_message where task_id = {lit(task_id)}")
+    inner = out.strip("{}")
+    return [int(x) for x in inner.split(",")] if inner else []
+
+
+def wait_until(predicate, timeout, what, interval=0.2):
+    """Poll predicate() until it returns a truthy value (returned) or timeout seconds pass."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            last = predicate()
+            if last:
+                return last
+        except (requests.RequestException, OSError) as e:
+            last = e
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+        time.sleep(interval)
+
+
+def supervisor_pid() -> int:
+    return int(pathlib.Path(STACK_DIR, "run", "api.pid").read_text().strip())
+
+
+def worker_pids() -> set:
+    p = subprocess.run(["pgrep", "-P", str(supervisor_pid())], capture_output=True, text=True,
+                       timeout=10)
+    return {int(x) for x in p.stdout.split()}
+
+
+RETRY_STATUSES = {502, 503, 504}
+
+
+def post_with_retry(client, path, body, attempts=100, pause=0.1):
+    """POST, retrying on 502/503/504 and connection errors (bounded). Returns the response."""
+    for _ in range(attempts):
+        try:
+            r = client.post(path, json=body)
+        except requests.ConnectionError:
+            time.sleep(pause)
+            continue
+        if r.status_code not in RETRY_STATUSES:
+            return r
+        time.sleep(pause)
+    raise AssertionError(f"POST {path}: still failing after {attempts} attempts")
+
+
+# ---------------------------------------------------------------- messages
+
+def msg(seq, type=None, **fields):
+    """A TaskMessagePayload for a batch. Without a type, cycles through the 4 types."""
+    kind = type or ("text", "tool_use", "tool_result", "error")[(seq - 1) % 4]
+    m = {"seq": seq, "type": kind}
+    if kind == "text":
+        m["content"] = f"step {seq}: ünïcödé ✓ 日本語 🚀 \"quoted\" \\ back\nnew line"
+    elif kind == "tool_use":
+        m.update(tool="Bash", call_id=f"call_{seq}",
+                 input={"command": f"echo {seq}", "flags": [1, 2.5, True, None], "nested": {"k": "ü"}})
+    elif kind == "tool_result":
+        m.update(tool="Bash", call_id=f"call_{seq - 1}", output=f"{seq}\n", is_error=seq % 8 == 3)
+    else:
+        m["content"] = f"error ⚠ {seq}"
+    m.update(fields)
+    return m
+
+
+def batch(first, last, **fields):
+    return {"messages": [msg(s, **fields) for s in range(first, last + 1)]}
+
+
+def assert_same_messages(stored, sent, task_id, issue_id):
+    """Stored messages (catch-up answer) carry exactly what was sent, plus ids and created_at."""
+    assert [m["seq"] for m in stored] == [m["seq"] for m in sent]
+    for got, want in zip(stored, sent):
+        for key, value in want.items():
+            assert got.get(key) == value, f"seq {want['seq']} field {key}: {got.get(key)!r} != {value!r}"
+        assert got["task_id"] == task_id and got["issue_id"] == issue_id
+        assert isinstance(got.get("created_at"), str)
+        assert None not in got.values(), f"absent fields must be omitted, not null: {got}"
+
+
+# ---------------------------------------------------------------- the world
+
+@dataclass
+class Running:
+    issue_id: str
+    task_id: str
+
+
+@dataclass
+class World:
+    """A fresh workspace with one member, one agent, a user token and a daemon token."""
+    slug: str
+    workspace_id: str
+    user_id: str
+    email: str
+    password: str
+    agent_id: str
+    user_token: str
+    daemon_token: str
+    user_label: str
+    daemon_label: str
+    user: Client = field(init=False)
+    daemon: Client = field(init=False)
+    daemon_id: Optional[str] = None
+
+    def __post_init__(self):
+        self.user = Client(self.user_token)
+        self.daemon = Client(self.daemon_token)
+
+    # people
+    def create_issue(self, title=None, description="Fix the thing. Ünïcode ✓"):
+        return self.user.post("/api/issues", json={"title": title or f"issue {uuid.uuid4().hex[:8]}",
+                                                   "description": description}, expect=201).json()
+
+    def assign(self, issue_id, agent_id=None):
+        return self.user.post(f"/api/issues/{issue_id}/assign",
+                              json={"agent_id": agent_id or self.agent_id}, expect=201).json()
+
+    def task(self, task_id):
+        return self.user.get(f"/api/tasks/{task_id}", expect=200).json()
+
+    def issue(self, issue_id):
+        return self.user.get(f"/api/issues/{issue_id}", expect=200).json()
+
+    def active_task(self, issue_id):
+        return self.user.get(f"/api/issues/{issue_id}/active-task", expect=200).json()["task"]
+
+    def timeline(self, issue_id):
+        return self.user.get(f"/api/issues/{issue_id}/timeline", expect=200).json()["entries"]
+
+    def messages_page(self, task_id, client=None, prefix="/api/tasks", **params):
+        return (client or self.user).get(f"{prefix}/{task_id}/messages", params=params,
+                                         expect=200).json()
+
+    def all_messages(self, task_id, limit=1000):
+        out, after = [], 0
+        for _ in range(10_000):
+            page = self.messages_page(task_id, after=after, limit=limit)
+            out += page["messages"]
+            after = page["last_seq"]
+            if not page["has_more"]:
+                return out
+        raise AssertionError("catch-up never ended")
+
+    # daemon
+    def register(self, daemon_id=None):
+        daemon_id = daemon_id or str(uuid.uuid4())
+        body = {"daemon_id": daemon_id, "agent_id": self.agent_id,
+                "runtimes": [{"type": "claude", "version": "1.0.0", "status": "ready"}]}
+        reg = self.daemon.post("/api/daemon/register", json=body, expect=200).json()
+        self.daemon_id = daemon_id
+        return reg
+
+    def ensure_registered(self):
+        if self.daemon_id is None:
+            self.register()
+
+    def heartbeat(self, current_tasks):
+        self.ensure_registered()
+        body = {"daemon_id": self.daemon_id, "agent_id": self.agent_id, "current_tasks": current_tasks}
+        return self.daemon.post("/api/daemon/heartbeat", json=body, expect=200).json()["cancel_task_ids"]
+
+    def claim(self, expect=200):
+        self.ensure_registered()
+        r = self.daemon.post("/api/daemon/tasks/claim",
+                             json={"daemon_id": self.daemon_id, "agent_id": self.agent_id}, expect=expect)
+        return r.json() if expect == 200 else r
+
+    def start(self, task_id):
+        return self.daemon.post(f"/api/daemon/tasks/{task_id}/start", json={}, expect=200).json()
+
+    def post_messages(self, task_id, body, expect=200):
+        r = self.daemon.post(f"/api/daemon/tasks/{task_id}/messages", json=body, expect=expect)
+        return r.json()
+
+    def complete(self, task_id, **body):
+        return self.daemon.post(f"/api/daemon/tasks/{task_id}/complete", json=body, expect=200).json()
+
+    def fail(self, task_id, error):
+        return self.daemon.post(f"/api/daemon/tasks/{task_id}/fail", json={"error": error},
+                                expect=200).json()
+
+    def queued_task(self):
+        issue = self.create_issue()
+        return Running(issue["id"], self.assign(issue["id"])["id"])
+
+    def dispatched_task(self):
+        t = self.queued_task()
+        dispatch = self.claim()
+        assert dispatch["task_id"] == t.task_id and dispatch["issue_id"] == t.issue_id, dispatch
+        return t
+
+    def running_task(self):
+        t = self.dispatched_task()
+        assert self.start(t.task_id)["status"] == "running"
+        return t
+
+    def counts(self):
+        """Rows of this workspace: (issues, comments, tasks, task messages)."""
+        w = lit(self.workspace_id)
+        return sql(
+            f"select (select count(*) from agentlive.issue where workspace_id = {w}) || ',' || "
+            f"(select count(*) from agentlive.comment c join agentlive.issue i on i.id = c.issue_id "
+            f" where i.workspace_id = {w}) || ',' || "
+            f"(select count(*) from agentlive.task where workspace_id = {w}) || ',' || "
+            f"(select count(*) from agentlive.task_message m join agentlive.task t on t.id = m.task_id "
+            f" where t.workspace_id = {w})")
+
+
+def new_world() -> World:
+    slug = f"t{uuid.uuid4().hex[:12]}"
+    email, password = f"{slug}@example.test", f"pw-{uuid.uuid4().hex}"
+    user_label, daemon_label = f"user-{slug}", f"daemon-{slug}"
+    out = sql(
+        f"select 'workspace_id=' || agentlive.create_workspace({lit(slug)}, {lit('Workspace ' + slug)})",
+        f"select 'user_id=' || agentlive.create_user({lit(email)}, {lit('Tester ' + slug)}, {lit(password)})",
+        f"select agentlive.add_member({lit(slug)}, {lit(email)}, 'member')",
+        f"select 'agent_id=' || agentlive.create_agent({lit(slug)}, 'agent-{slug}', 'claude')",
+        f"select 'user_token=' || agentlive.create_user_token({lit(email)}, {lit(user_label)})",
+        f"select 'daemon_token=' || agentlive.create_daemon_token({lit(slug)}, {lit(daemon_label)})",
+    )
+    values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    return World(slug=slug, email=email, password=password, user_label=user_label,
+                 daemon_label=daemon_label, **values)
+
+
+@pytest.fixture
+def world():
+    return new_world()
+
+
+@pytest.fixture
+def world_factory():
+    return new_world
+
+
+@pytest.fixture
+def anon():
+    return Client()
+
+
+@pytest.fixture(autouse=True)
+def worker_still_serves():
+    """After every test: the API still answers /api/health with 200."""
+    yield
+    r = Client().get("/api/health")
+    assert r.status_code == 200, f"health after test: {describe(r)}"

@@ -1,0 +1,66 @@
+-- How rows look on the wire. The API returns these documents as they are.
+
+-- RFC 3339 in UTC, whatever the session's time zone.
+create function agentlive.rfc3339(t timestamptz) returns text
+language sql immutable parallel safe as $$
+    select to_char(t at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+$$;
+
+create function agentlive.user_json(u agentlive.app_user) returns jsonb
+language sql stable as $$
+    select jsonb_build_object('id', u.id, 'email', u.email, 'name', u.name)
+$$;
+
+create function agentlive.agent_json(a agentlive.agent) returns jsonb
+language sql stable as $$
+    select jsonb_build_object(
+        'id', a.id, 'workspace_id', a.workspace_id, 'name', a.name, 'runtime', a.runtime,
+        'online', exists (
+            select 1 from agentlive.daemon d
+            where d.agent_id = a.id and d.last_heartbeat_at > now() - interval '60 seconds'),
+        'created_at', agentlive.rfc3339(a.created_at))
+$$;
+
+create function agentlive.issue_json(i agentlive.issue) returns jsonb
+language sql stable as $$
+    select jsonb_build_object(
+        'id', i.id, 'workspace_id', i.workspace_id, 'title', i.title,
+        'description', i.description, 'status', i.status, 'agent_id', i.agent_id,
+        'created_by', i.created_by, 'created_at', agentlive.rfc3339(i.created_at),
+        'updated_at', agentlive.rfc3339(i.updated_at))
+$$;
+
+create function agentlive.comment_json(c agentlive.comment) returns jsonb
+language sql stable as $$
+    select jsonb_build_object(
+        'id', c.id, 'issue_id', c.issue_id,
+        'author', (select jsonb_build_object('id', u.id, 'name', u.name)
+                   from agentlive.app_user u where u.id = c.author_id),
+        'content', c.content, 'created_at', agentlive.rfc3339(c.created_at))
+$$;
+
+create function agentlive.task_json(t agentlive.task) returns jsonb
+language sql stable as $$
+    select jsonb_build_object(
+        'id', t.id, 'issue_id', t.issue_id, 'workspace_id', t.workspace_id,
+        'agent_id', t.agent_id, 'daemon_id', t.daemon_id, 'status', t.status,
+        'title', t.title, 'description', t.description, 'summary', t.summary,
+        'step', t.step, 'total', t.total, 'output', t.output, 'pr_url', t.pr_url,
+        'error', t.error,
+        'last_seq', coalesce((select max(m.seq) from agentlive.task_message m where m.task_id = t.id), 0),
+        'created_at', agentlive.rfc3339(t.created_at),
+        'dispatched_at', agentlive.rfc3339(t.dispatched_at),
+        'started_at', agentlive.rfc3339(t.started_at),
+        'finished_at', agentlive.rfc3339(t.finished_at))
+$$;
+
+-- Optional fields are left out rather than null. jsonb_strip_nulls would also
+-- strip nulls inside the tool's input, so input is added on its own.
+create function agentlive.message_json(m agentlive.task_message, issue_id uuid) returns jsonb
+language sql stable as $$
+    select jsonb_strip_nulls(jsonb_build_object(
+            'task_id', m.task_id, 'issue_id', issue_id, 'seq', m.seq, 'type', m.type,
+            'tool', m.tool, 'call_id', m.call_id, 'content', m.content, 'output', m.output,
+            'is_error', m.is_error, 'created_at', agentlive.rfc3339(m.created_at)))
+        || case when m.input is null then '{}'::jsonb else jsonb_build_object('input', m.input) end
+$$;

@@ -1,0 +1,400 @@
+-- The functions the API workers call: one call per request (after the token
+-- lookup), each its own transaction. Errors the client should see are raised
+-- with SQLSTATE 'AL' || http status, the error code as message and a human
+-- sentence as detail; the worker turns them into JSON error responses.
+
+create function agentlive.api_error(status integer, code text, message text) returns void
+language plpgsql as $$
+begin
+    raise exception using errcode = 'AL' || status::text, message = code, detail = message;
+end $$;
+
+-- Credentials --------------------------------------------------------------
+
+-- The stored hash of a live token; the worker compares it in constant time and
+-- calls touch_token when last_used_at is stale (at most once a minute).
+create function agentlive.api_token(p_id uuid)
+returns table (kind text, secret_hash text, user_id uuid, workspace_id uuid, stale boolean)
+language sql stable as $$
+    select t.kind, encode(t.secret_hash, 'hex'), t.user_id, t.workspace_id,
+           t.last_used_at is null or t.last_used_at < now() - interval '60 seconds'
+    from agentlive.token t
+    where t.id = p_id and t.revoked_at is null and (t.expires_at is null or t.expires_at > now())
+$$;
+
+create function agentlive.touch_token(p_id uuid) returns void
+language sql as $$
+    update agentlive.token set last_used_at = now() where id = p_id
+$$;
+
+create table agentlive.login_failure (
+    email text not null,
+    at timestamptz not null default now()
+);
+create index login_failure_email on agentlive.login_failure (email, at);
+
+-- Password sign-in: a session token and the user, or 401/429. A missing user
+-- costs the same bcrypt work as a wrong password, so timing reveals nothing.
+create function agentlive.api_login(p_email text, p_password text, p_ttl_seconds integer)
+returns jsonb
+language plpgsql as $$
+declare
+    u agentlive.app_user;
+    v_email text := lower(p_email);
+begin
+    if (select count(*) from agentlive.login_failure
+        where email = v_email and at > now() - interval '5 minutes') >= 10 then
+        perform agentlive.api_error(429, 'rate_limited', 'Too many failed sign-ins; try again in a few minutes.');
+    end if;
+    select * into u from agentlive.app_user where lower(email) = v_email;
+    if crypt(p_password, coalesce(u.password_hash, gen_salt('bf', 10))) is distinct from u.password_hash then
+        insert into agentlive.login_failure (email) values (v_email);
+        delete from agentlive.login_failure where at < now() - interval '1 hour';
+        -- Keep the failure record although the request fails.
+        return jsonb_build_object('error', 'invalid_credentials');
+    end if;
+    delete from agentlive.login_failure where email = v_email;
+    return jsonb_build_object(
+        'token', agentlive.issue_token('session', u.id, null, 'browser session',
+                                       now() + make_interval(secs => p_ttl_seconds)),
+        'user', agentlive.user_json(u));
+end $$;
+
+create function agentlive.api_logout(p_token uuid) returns void
+language sql as $$
+    update agentlive.token set revoked_at = now() where id = p_token and kind = 'session' and revoked_at is null
+$$;
+
+-- People -------------------------------------------------------------------
+
+create function agentlive.member_issue(p_user uuid, p_issue uuid) returns agentlive.issue
+language plpgsql stable as $$
+declare i agentlive.issue;
+begin
+    select x.* into i from agentlive.issue x
+    join agentlive.member m on m.workspace_id = x.workspace_id and m.user_id = p_user
+    where x.id = p_issue;
+    if not found then perform agentlive.api_error(404, 'issue_not_found', 'No such issue.'); end if;
+    return i;
+end $$;
+
+-- A task the caller may see: a member of its workspace (p_user), or a daemon
+-- token of its workspace (p_workspace).
+create function agentlive.visible_task(p_user uuid, p_workspace uuid, p_task uuid) returns agentlive.task
+language plpgsql stable as $$
+declare t agentlive.task;
+begin
+    select x.* into t from agentlive.task x
+    where x.id = p_task
+      and (x.workspace_id = p_workspace
+           or exists (select 1 from agentlive.member m
+                      where m.workspace_id = x.workspace_id and m.user_id = p_user));
+    if not found then perform agentlive.api_error(404, 'task_not_found', 'No such task.'); end if;
+    return t;
+end $$;
+
+create function agentlive.api_me(p_user uuid) returns jsonb
+language sql stable as $$
+    select jsonb_build_object(
+        'user', agentlive.user_json(u),
+        'workspaces', coalesce((
+            select jsonb_agg(jsonb_build_object('id', w.id, 'slug', w.slug, 'name', w.name, 'role', m.role)
+                             order by w.name)
+            from agentlive.member m join agentlive.workspace w on w.id = m.workspace_id
+            where m.user_id = u.id), '[]'))
+    from agentlive.app_user u where u.id = p_user
+$$;
+
+create function agentlive.api_agents(p_user uuid) returns jsonb
+language sql stable as $$
+    select jsonb_build_object('agents', coalesce(jsonb_agg(agentlive.agent_json(a) order by a.name), '[]'))
+    from agentlive.agent a
+    join agentlive.member m on m.workspace_id = a.workspace_id and m.user_id = p_user
+$$;
+
+create function agentlive.api_issues(p_user uuid, p_workspace uuid) returns jsonb
+language sql stable as $$
+    select jsonb_build_object('issues', coalesce(
+        jsonb_agg(agentlive.issue_json(i) order by i.created_at desc, i.id), '[]'))
+    from agentlive.issue i
+    join agentlive.member m on m.workspace_id = i.workspace_id and m.user_id = p_user
+    where p_workspace is null or i.workspace_id = p_workspace
+$$;
+
+create function agentlive.api_create_issue(p_user uuid, p_workspace uuid, p_title text, p_description text)
+returns jsonb
+language plpgsql as $$
+declare
+    v_workspaces uuid[];
+    i agentlive.issue;
+begin
+    select array_agg(workspace_id) into v_workspaces from agentlive.member where user_id = p_user;
+    if p_workspace is null then
+        if coalesce(array_length(v_workspaces, 1), 0) <> 1 then
+            perform agentlive.api_error(422, 'workspace_required',
+                'You are a member of several workspaces (or none): say which one with workspace_id.');
+        end if;
+        p_workspace := v_workspaces[1];
+    elsif not p_workspace = any (v_workspaces) then
+        perform agentlive.api_error(404, 'workspace_not_found', 'No such workspace.');
+    end if;
+    insert into agentlive.issue (workspace_id, title, description, created_by)
+    values (p_workspace, p_title, p_description, p_user) returning * into i;
+    return agentlive.issue_json(i);
+end $$;
+
+create function agentlive.api_issue(p_user uuid, p_issue uuid) returns jsonb
+language sql stable as $$
+    select agentlive.issue_json(agentlive.member_issue(p_user, p_issue))
+$$;
+
+create function agentlive.api_assign(p_user uuid, p_issue uuid, p_agent uuid) returns jsonb
+language plpgsql as $$
+declare
+    i agentlive.issue := agentlive.member_issue(p_user, p_issue);
+    t agentlive.task;
+begin
+    perform 1 from agentlive.agent where id = p_agent and workspace_id = i.workspace_id;
+    if not found then perform agentlive.api_error(404, 'agent_not_found', 'No such agent in this workspace.'); end if;
+    begin
+        insert into agentlive.task (issue_id, workspace_id, agent_id, title, description)
+        values (i.id, i.workspace_id, p_agent, i.title, i.description) returning * into t;
+    exception when unique_violation then
+        perform agentlive.api_error(409, 'task_already_active', 'This issue already has a task in progress.');
+    end;
+    return agentlive.task_json(t);
+end $$;
+
+create function agentlive.api_active_task(p_user uuid, p_issue uuid) returns jsonb
+language sql stable as $$
+    select jsonb_build_object('task', (
+        select agentlive.task_json(t) from agentlive.task t
+        where t.issue_id = (agentlive.member_issue(p_user, p_issue)).id
+          and t.status in ('dispatched', 'running')))
+$$;
+
+create function agentlive.api_timeline(p_user uuid, p_issue uuid) returns jsonb
+language plpgsql stable as $$
+declare i agentlive.issue := agentlive.member_issue(p_user, p_issue);
+begin
+    return (
+        select jsonb_build_object('entries', coalesce(jsonb_agg(e.entry order by e.at, e.ord, e.id), '[]'))
+        from (
+            select c.created_at as at, 0 as ord, c.id,
+                   jsonb_build_object('kind', 'comment', 'created_at', agentlive.rfc3339(c.created_at),
+                                      'comment', agentlive.comment_json(c)) as entry
+            from agentlive.comment c where c.issue_id = i.id
+            union all
+            select t.created_at, 1, t.id,
+                   jsonb_build_object('kind', 'task_queued', 'created_at', agentlive.rfc3339(t.created_at),
+                                      'task', agentlive.task_json(t))
+            from agentlive.task t where t.issue_id = i.id
+            union all
+            select t.finished_at, 2, t.id,
+                   jsonb_build_object('kind', 'task_' || t.status, 'created_at', agentlive.rfc3339(t.finished_at),
+                                      'task', agentlive.task_json(t))
+            from agentlive.task t
+            where t.issue_id = i.id and t.status in ('completed', 'failed', 'cancelled')
+        ) e);
+end $$;
+
+create function agentlive.api_create_comment(p_user uuid, p_issue uuid, p_content text) returns jsonb
+language plpgsql as $$
+declare
+    i agentlive.issue := agentlive.member_issue(p_user, p_issue);
+    c agentlive.comment;
+begin
+    insert into agentlive.comment (issue_id, author_id, content) values (i.id, p_user, p_content)
+    returning * into c;
+    return agentlive.comment_json(c);
+end $$;
+
+create function agentlive.api_task(p_user uuid, p_task uuid) returns jsonb
+language sql stable as $$
+    select agentlive.task_json(agentlive.visible_task(p_user, null, p_task))
+$$;
+
+create function agentlive.api_cancel(p_user uuid, p_task uuid) returns jsonb
+language plpgsql as $$
+declare t agentlive.task := agentlive.visible_task(p_user, null, p_task);
+begin
+    if not agentlive.cancel_task(t.id) then
+        perform agentlive.api_error(409, 'task_not_active', 'The task has already ended.');
+    end if;
+    select * into t from agentlive.task where id = t.id;
+    return agentlive.task_json(t);
+end $$;
+
+-- Catch-up: up to p_limit messages after p_after, ascending.
+create function agentlive.api_messages(p_user uuid, p_workspace uuid, p_task uuid, p_after bigint, p_limit integer)
+returns jsonb
+language plpgsql stable as $$
+declare
+    t agentlive.task := agentlive.visible_task(p_user, p_workspace, p_task);
+    v_bound bigint;
+    v_page jsonb;
+    v_last bigint;
+begin
+    -- The seq of the p_limit-th message, so the page can be read in one ordered range scan.
+    select seq into v_bound from agentlive.task_message
+    where task_id = t.id and seq > p_after order by seq offset p_limit - 1 limit 1;
+    select coalesce(jsonb_agg(agentlive.message_json(m, t.issue_id) order by m.seq), '[]'), max(m.seq)
+    into v_page, v_last
+    from agentlive.task_message m
+    where m.task_id = t.id and m.seq > p_after and (v_bound is null or m.seq <= v_bound);
+    return jsonb_build_object(
+        'messages', v_page,
+        'last_seq', coalesce(v_last, p_after),
+        'has_more', v_bound is not null and exists (
+            select 1 from agentlive.task_message where task_id = t.id and seq > v_bound));
+end $$;
+
+-- Daemons ------------------------------------------------------------------
+
+create function agentlive.api_register(p_workspace uuid, p_daemon uuid, p_agent uuid, p_runtimes jsonb)
+returns jsonb
+language plpgsql as $$
+begin
+    perform 1 from agentlive.agent where id = p_agent and workspace_id = p_workspace;
+    if not found then perform agentlive.api_error(404, 'agent_not_found', 'No such agent in this workspace.'); end if;
+    insert into agentlive.daemon (id, workspace_id, agent_id, runtimes)
+    values (p_daemon, p_workspace, p_agent, p_runtimes)
+    on conflict (id) do update
+        set agent_id = excluded.agent_id, runtimes = excluded.runtimes,
+            registered_at = now(), last_heartbeat_at = now()
+        where agentlive.daemon.workspace_id = excluded.workspace_id;
+    if not found then
+        -- The id belongs to a daemon of another workspace.
+        perform agentlive.api_error(409, 'daemon_id_taken', 'This daemon id is registered elsewhere; choose a new one.');
+    end if;
+    return jsonb_build_object(
+        'daemon_id', p_daemon, 'workspace_id', p_workspace,
+        'agents', (select jsonb_agg(agentlive.agent_json(a)) from agentlive.agent a where a.id = p_agent));
+end $$;
+
+create function agentlive.live_daemon(p_workspace uuid, p_daemon uuid) returns void
+language plpgsql as $$
+begin
+    update agentlive.daemon set last_heartbeat_at = now() where id = p_daemon and workspace_id = p_workspace;
+    if not found then perform agentlive.api_error(404, 'daemon_not_found', 'No such daemon: register first.'); end if;
+end $$;
+
+-- p_current is the JSON of current_tasks: the ids the daemon runs, or a count.
+create function agentlive.api_heartbeat(p_workspace uuid, p_daemon uuid, p_current jsonb) returns jsonb
+language plpgsql as $$
+begin
+    perform agentlive.live_daemon(p_workspace, p_daemon);
+    return jsonb_build_object('cancel_task_ids', coalesce((
+        select jsonb_agg(t.id order by t.id) from agentlive.task t
+        where t.workspace_id = p_workspace and (
+            case jsonb_typeof(p_current)
+                when 'array' then t.id in (select x::uuid from jsonb_array_elements_text(p_current) x)
+                                  and t.status not in ('dispatched', 'running')
+                else t.daemon_id = p_daemon and t.status = 'cancelled'
+                     and t.finished_at > now() - interval '1 hour'
+            end)), '[]'));
+end $$;
+
+create function agentlive.api_claim(p_workspace uuid, p_daemon uuid, p_agent uuid) returns jsonb
+language plpgsql as $$
+declare t agentlive.task;
+begin
+    perform agentlive.live_daemon(p_workspace, p_daemon);
+    perform 1 from agentlive.agent where id = p_agent and workspace_id = p_workspace;
+    if not found then perform agentlive.api_error(404, 'agent_not_found', 'No such agent in this workspace.'); end if;
+    update agentlive.task set status = 'dispatched', daemon_id = p_daemon, dispatched_at = now()
+    where id = (select id from agentlive.task
+                where agent_id = p_agent and status = 'queued'
+                order by created_at limit 1 for update skip locked)
+    returning * into t;
+    if not found then return null; end if;
+    return jsonb_build_object('task_id', t.id, 'issue_id', t.issue_id, 'title', t.title, 'description', t.description);
+end $$;
+
+-- The task a daemon token may act on, locked against concurrent transitions.
+create function agentlive.daemon_task(p_workspace uuid, p_task uuid) returns agentlive.task
+language plpgsql as $$
+declare t agentlive.task;
+begin
+    select * into t from agentlive.task where id = p_task and workspace_id = p_workspace for update;
+    if not found then perform agentlive.api_error(404, 'task_not_found', 'No such task.'); end if;
+    return t;
+end $$;
+
+create function agentlive.not_active(t agentlive.task) returns void
+language sql as $$
+    select agentlive.api_error(409, 'task_not_active', format('The task is %s, no longer active.', t.status))
+$$;
+
+create function agentlive.api_start(p_workspace uuid, p_task uuid) returns jsonb
+language plpgsql as $$
+declare t agentlive.task := agentlive.daemon_task(p_workspace, p_task);
+begin
+    if t.status = 'dispatched' then
+        update agentlive.task set status = 'running', started_at = now() where id = t.id returning * into t;
+    elsif t.status <> 'running' then
+        perform agentlive.not_active(t);
+    end if;
+    return agentlive.task_json(t);
+end $$;
+
+create function agentlive.api_progress(p_workspace uuid, p_task uuid, p_summary text, p_step integer, p_total integer)
+returns jsonb
+language plpgsql as $$
+declare t agentlive.task := agentlive.daemon_task(p_workspace, p_task);
+begin
+    if t.status not in ('dispatched', 'running') then perform agentlive.not_active(t); end if;
+    update agentlive.task set summary = p_summary, step = p_step, total = p_total
+    where id = t.id returning * into t;
+    return agentlive.task_json(t);
+end $$;
+
+-- One batch, one transaction. FOR SHARE lets batches of one task run side by side
+-- but waits for a concurrent cancel, so nothing is stored after a cancel commits.
+create function agentlive.api_ingest(p_workspace uuid, p_task uuid, p_messages jsonb) returns jsonb
+language plpgsql as $$
+declare
+    t agentlive.task;
+    v_accepted integer;
+    v_last bigint;
+begin
+    select * into t from agentlive.task where id = p_task and workspace_id = p_workspace for share;
+    if not found then perform agentlive.api_error(404, 'task_not_found', 'No such task.'); end if;
+    if t.status not in ('dispatched', 'running') then perform agentlive.not_active(t); end if;
+    insert into agentlive.task_message (task_id, seq, type, tool, call_id, content, input, output, is_error)
+    select t.id, m.seq, m.type, m.tool, m.call_id, m.content, m.input, m.output, m.is_error
+    from jsonb_to_recordset(p_messages) as m(
+        seq bigint, type text, tool text, call_id text, content text, input jsonb, output text, is_error boolean)
+    on conflict (task_id, seq) do nothing;
+    get diagnostics v_accepted = row_count;
+    select max(seq) into v_last from agentlive.task_message where task_id = t.id;
+    return jsonb_build_object(
+        'accepted', v_accepted, 'duplicates', jsonb_array_length(p_messages) - v_accepted,
+        'last_seq', coalesce(v_last, 0));
+end $$;
+
+-- Ends a task; repeating the same ending is accepted (a retried request).
+create function agentlive.finish_task(p_workspace uuid, p_task uuid, p_status text, p_output text, p_pr_url text, p_error text)
+returns jsonb
+language plpgsql as $$
+declare t agentlive.task := agentlive.daemon_task(p_workspace, p_task);
+begin
+    if t.status in ('dispatched', 'running') then
+        update agentlive.task
+        set status = p_status, output = p_output, pr_url = p_pr_url, error = p_error, finished_at = now()
+        where id = t.id returning * into t;
+    elsif t.status <> p_status then
+        perform agentlive.not_active(t);
+    end if;
+    return agentlive.task_json(t);
+end $$;
+
+create function agentlive.api_complete(p_workspace uuid, p_task uuid, p_output text, p_pr_url text) returns jsonb
+language sql as $$
+    select agentlive.finish_task(p_workspace, p_task, 'completed', p_output, p_pr_url, null)
+$$;
+
+create function agentlive.api_fail(p_workspace uuid, p_task uuid, p_error text) returns jsonb
+language sql as $$
+    select agentlive.finish_task(p_workspace, p_task, 'failed', null, null, p_error)
+$$;
