@@ -3,14 +3,20 @@ import PackageDescription
 
 let package = Package(
     name: "AgentLive",
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "agentlive-api", targets: ["agentlive-api"]),
+        .executable(name: "agentlive-relay", targets: ["agentlive-relay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // C libraries the design names, found through pkg-config.
@@ -20,6 +26,15 @@ let package = Package(
         // The wire types every process shares (API, relay, daemon, tests).
         .target(name: "AgentLiveWire"),
 
+        // Tokens as presented by clients, and their constant-time check (API and relay).
+        .target(
+            name: "AgentLiveCredentials",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+
         // A small synchronous libpq client: connections, parameters, rows, migrations.
         .target(name: "AgentLivePostgres", dependencies: ["CLibPQ"]),
 
@@ -27,9 +42,9 @@ let package = Package(
         .target(
             name: "AgentLiveAPI",
             dependencies: [
-                "AgentLiveWire",
+                "AgentLiveCredentials",
                 "AgentLivePostgres",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "AgentLiveWire",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -45,6 +60,20 @@ let package = Package(
             ]
         ),
 
+        // The WebSocket relay: LISTEN/NOTIFY in, task events out to subscribed browsers.
+        .target(
+            name: "AgentLiveRelay",
+            dependencies: [
+                "AgentLiveCredentials",
+                "AgentLiveWire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         .executableTarget(
             name: "agentlive-api",
             dependencies: [
@@ -55,8 +84,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(
+            name: "agentlive-relay",
+            dependencies: [
+                "AgentLiveRelay",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
 
         .testTarget(name: "AgentLiveWireTests", dependencies: ["AgentLiveWire"]),
+        .testTarget(
+            name: "AgentLiveCredentialsTests",
+            dependencies: ["AgentLiveCredentials", .product(name: "HTTPTypes", package: "swift-http-types")]
+        ),
         .testTarget(name: "AgentLivePostgresTests", dependencies: ["AgentLivePostgres"]),
         .testTarget(
             name: "AgentLiveAPITests",
@@ -67,5 +107,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AgentLiveFastCGITests", dependencies: ["AgentLiveFastCGI"]),
+        .testTarget(name: "AgentLiveRelayTests", dependencies: ["AgentLiveRelay"]),
     ]
 )

@@ -1,3 +1,4 @@
+import AgentLiveCredentials
 import AgentLivePostgres
 import AgentLiveWire
 import HTTPTypes
@@ -57,9 +58,14 @@ public final class AgentLiveAPI {
 
     // MARK: - Credentials
 
+    /// Who is calling, after their credentials checked out.
+    enum Principal: Equatable {
+        case user(id: String, tokenID: String, isSession: Bool)
+        case daemon(workspaceID: String, tokenID: String)
+    }
+
     func authenticate(_ request: APIRequest) throws(APIError) -> Principal {
-        guard let presented = PresentedToken.from(request.head.headerFields) else { throw .unauthorized }
-        let token = try presented.get()
+        guard case .success(let token)? = PresentedToken.from(request.head.headerFields) else { throw .unauthorized }
         let rows = try query(
             "select kind, secret_hash, user_id, workspace_id, stale from agentlive.api_token($1)", [token.id])
         guard let row = rows.rows.first, row[0] == token.kind.rawValue,

@@ -1,3 +1,4 @@
+import AgentLiveCredentials
 import AgentLiveWire
 import Foundation
 import HTTPTypes

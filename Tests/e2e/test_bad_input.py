@@ -129,6 +129,8 @@ CASES = [
          lambda c: register_body(c, daemon_id="daemon-1")),
     # 413
     Case("body over 4 MiB", "POST", MSGS, 413, "body_too_large", big_batch),
+    Case("body over nginx's 5 MiB", "POST", MSGS, 413, "body_too_large",
+         lambda c: messages(*[msg(s, type="text", content="x" * (600 * 1024)) for s in range(1, 11)])),
     Case("content over 1 MiB", "POST", MSGS, 413, "message_too_large",
          messages(msg(1), msg(2, type="text", content="x" * (MiB + 1)))),
     Case("content over 1 MiB in bytes", "POST", MSGS, 413, "message_too_large",

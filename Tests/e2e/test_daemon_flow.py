@@ -1,6 +1,7 @@
 """The daemon's whole task flow, and what people see of it."""
 import json
 import uuid
+from datetime import datetime
 
 from conftest import assert_error, assert_same_messages, batch, msg, stored_seqs
 
@@ -10,7 +11,7 @@ def kinds(entries):
 
 
 def assert_oldest_first(entries):
-    stamps = [e["created_at"] for e in entries]
+    stamps = [datetime.fromisoformat(e["created_at"]) for e in entries]
     assert stamps == sorted(stamps), stamps
 
 

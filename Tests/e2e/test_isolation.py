@@ -45,10 +45,10 @@ def test_user_of_another_workspace_gets_404_everywhere(two):
     assert [i["id"] for i in b.user.get("/api/issues", expect=200).json()["issues"]] == []
     assert [x["id"] for x in b.user.get("/api/agents", expect=200).json()["agents"]] == [b.agent_id]
     assert [w["id"] for w in b.user.get("/api/me", expect=200).json()["workspaces"]] == [b.workspace_id]
-    r = b.user.get("/api/issues", params={"workspace_id": a.workspace_id})
-    assert r.status_code in (200, 404), r.text
-    if r.status_code == 200:
-        assert r.json()["issues"] == []
+    assert b.user.get("/api/issues", params={"workspace_id": a.workspace_id}, expect=200).json() == \
+        {"issues": []}
+    assert_error(b.user.post("/api/issues", json={"title": "into A", "workspace_id": a.workspace_id}),
+                 404, "workspace_not_found")
     assert snapshot(a, t.task_id, [t.issue_id, free]) == before
 
 
@@ -81,6 +81,8 @@ def test_daemon_of_another_workspace_gets_404_everywhere(two):
     assert_error(b.daemon.post("/api/daemon/heartbeat", json={
         "daemon_id": a.daemon_id, "agent_id": a.agent_id, "current_tasks": [t.task_id]}),
         404, "daemon_not_found")
+    assert_error(b.daemon.post("/api/daemon/register", json=dict(reg, daemon_id=a.daemon_id, agent_id=b.agent_id)),
+                 409, "daemon_id_taken")
     assert snapshot(a, t.task_id, [t.issue_id, free]) == before
 
 
@@ -117,6 +119,13 @@ def test_revoked_token_is_refused_on_the_next_request(world):
                f"and revoked_at is not null") == "2"
 
 
+def test_expired_token_is_refused(world):
+    world.user.get("/api/me", expect=200)
+    token_id = sql(f"select id from agentlive.tokens where label = {lit(world.user_label)}")
+    sql(f"update agentlive.token set expires_at = now() - interval '1 second' where id = {lit(token_id)}")
+    assert_error(world.user.get("/api/me"), 401, "unauthorized")
+
+
 def test_session_cookie(world, anon):
     assert_error(anon.post("/api/session", json={"email": world.email, "password": "nope"}),
                  401, "invalid_credentials")
@@ -147,3 +156,26 @@ def test_session_cookie(world, anon):
     assert world.user.get("/api/me", expect=200), "the user token is not affected"
     assert anon.delete("/api/session", expect=204).headers.get("Set-Cookie", "").startswith(
         "agentlive_session=;"), "signing out without a session just clears the cookie"
+
+
+def test_member_of_two_workspaces(world_factory):
+    a, b = world_factory(), world_factory()
+    sql(f"select agentlive.add_member({lit(b.slug)}, {lit(a.email)}, 'admin')")
+    me = a.user.get("/api/me", expect=200).json()
+    assert {(w["id"], w["role"]) for w in me["workspaces"]} == {(a.workspace_id, "member"), (b.workspace_id, "admin")}
+    assert_error(a.user.post("/api/issues", json={"title": "where?"}), 422, "workspace_required")
+    in_b = a.user.post("/api/issues", json={"title": "in B", "workspace_id": b.workspace_id}, expect=201).json()
+    assert in_b["workspace_id"] == b.workspace_id
+    assert [i["id"] for i in b.user.get("/api/issues", expect=200).json()["issues"]] == [in_b["id"]]
+    only_a = a.user.get("/api/issues", params={"workspace_id": a.workspace_id}, expect=200).json()["issues"]
+    assert only_a == []
+    assert {x["id"] for x in a.user.get("/api/agents", expect=200).json()["agents"]} == {a.agent_id, b.agent_id}
+
+
+def test_failed_sign_ins_are_rate_limited(world, anon):
+    for _ in range(10):
+        assert_error(anon.post("/api/session", json={"email": world.email, "password": "wrong"}),
+                     401, "invalid_credentials")
+    assert_error(anon.post("/api/session", json={"email": world.email, "password": world.password}),
+                 429, "rate_limited")
+    world.user.get("/api/me", expect=200)

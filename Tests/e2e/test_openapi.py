@@ -23,12 +23,14 @@ CODES = {
     400: {"invalid_json", "invalid_field", "invalid_query"},
     401: {"unauthorized", "invalid_credentials"},
     403: {"forbidden"},
-    404: {"not_found", "issue_not_found", "task_not_found", "agent_not_found", "daemon_not_found"},
+    404: {"not_found", "issue_not_found", "task_not_found", "agent_not_found", "daemon_not_found",
+          "workspace_not_found"},
     405: {"method_not_allowed"},
-    409: {"task_not_active", "task_already_active"},
+    409: {"task_not_active", "task_already_active", "daemon_id_taken"},
     413: {"body_too_large", "batch_too_large", "message_too_large"},
     415: {"unsupported_media_type"},
     422: {"invalid_value", "workspace_required"},
+    429: {"rate_limited"},
     503: {"database_unavailable", "service_unavailable"},
 }
 
@@ -54,13 +56,27 @@ def template_for(path):
     return next((tpl for rx, tpl in TEMPLATES if rx.match(path)), None)
 
 
+def closed(node):
+    """A copy where every object schema with properties allows no undocumented property."""
+    if isinstance(node, list):
+        return [closed(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: closed(v) for k, v in node.items()}
+    if "properties" in out and "additionalProperties" not in out:
+        out["additionalProperties"] = False
+    return out
+
+
+# Responses are held to the documented properties: a field the server sends must be in the file.
+RESPONSE_COMPONENTS = closed(SPEC["components"])
 _validators = {}
 
 
 def validator(schema_node):
     key = json.dumps(schema_node, sort_keys=True)
     if key not in _validators:
-        _validators[key] = OAS30Validator(dict(schema_node, components=SPEC["components"]),
+        _validators[key] = OAS30Validator(dict(schema_node, components=RESPONSE_COMPONENTS),
                                           format_checker=oas30_format_checker)
     return _validators[key]
 
@@ -169,6 +185,7 @@ def test_validation_catches_a_wrong_response():
     assert check_response(rec(good)) == []
     assert check_response(rec(dict(good, last_seq="0")))
     assert check_response(rec({"messages": [], "has_more": False}))
+    assert check_response(rec(dict(good, undocumented=1)))
     assert check_response(rec(dict(good, messages=[{"seq": 1, "type": "text"}])))
     assert check_response(rec({"error": {"code": "task_not_found", "message": "x"}}, 409))
     assert check_response(rec({"error": {"code": "task_not_found"}}, 404))

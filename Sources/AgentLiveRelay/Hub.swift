@@ -1,0 +1,78 @@
+import NIOCore
+import NIOWebSocket
+import Synchronization
+
+/// Who is subscribed to which issue, and the fan-out of events to them.
+public final class Hub: Sendable {
+    private struct State {
+        var subscribers: [String: [ObjectIdentifier: ClientOutbox]] = [:]
+        var subscriptions: [ObjectIdentifier: Set<String>] = [:]
+        var clients: [ObjectIdentifier: ClientOutbox] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func connect(_ client: ClientOutbox) {
+        state.withLock { $0.clients[ObjectIdentifier(client)] = client }
+    }
+
+    public func disconnect(_ client: ClientOutbox) {
+        let id = ObjectIdentifier(client)
+        state.withLock { state in
+            for issue in state.subscriptions.removeValue(forKey: id) ?? [] {
+                state.subscribers[issue]?[id] = nil
+                if state.subscribers[issue]?.isEmpty == true { state.subscribers[issue] = nil }
+            }
+            state.clients[id] = nil
+        }
+    }
+
+    /// Returns the client's number of subscriptions afterwards.
+    @discardableResult
+    public func subscribe(_ client: ClientOutbox, to issue: String) -> Int {
+        let id = ObjectIdentifier(client)
+        return state.withLock { state in
+            state.subscribers[issue, default: [:]][id] = client
+            state.subscriptions[id, default: []].insert(issue)
+            return state.subscriptions[id]?.count ?? 0
+        }
+    }
+
+    public func unsubscribe(_ client: ClientOutbox, from issue: String) {
+        let id = ObjectIdentifier(client)
+        state.withLock { state in
+            state.subscriptions[id]?.remove(issue)
+            state.subscribers[issue]?[id] = nil
+            if state.subscribers[issue]?.isEmpty == true { state.subscribers[issue] = nil }
+        }
+    }
+
+    public func subscriptionCount(_ client: ClientOutbox) -> Int {
+        state.withLock { $0.subscriptions[ObjectIdentifier(client)]?.count ?? 0 }
+    }
+
+    public func hasSubscribers(_ issue: String) -> Bool {
+        state.withLock { $0.subscribers[issue] != nil }
+    }
+
+    /// Sends one frame to every subscriber of `issue`. The frame's bytes are shared,
+    /// not copied per client.
+    public func publish(_ frame: ByteBuffer, to issue: String) {
+        let targets = state.withLock { $0.subscribers[issue].map { Array($0.values) } ?? [] }
+        for client in targets { client.push(frame) }
+    }
+
+    public func broadcast(_ frame: ByteBuffer) {
+        let targets = state.withLock { Array($0.clients.values) }
+        for client in targets { client.push(frame) }
+    }
+
+    public func closeAll(_ code: WebSocketErrorCode, reason: String) {
+        let targets = state.withLock { Array($0.clients.values) }
+        for client in targets { client.requestClose(code, reason: reason) }
+    }
+
+    public var connectionCount: Int { state.withLock { $0.clients.count } }
+}

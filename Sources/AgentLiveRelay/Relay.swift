@@ -1,0 +1,136 @@
+import AgentLiveCredentials
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import UnixSignals
+
+/// The relay process: the WebSocket endpoint `/ws`, `/health`, the LISTEN pump,
+/// the reaper and the database pool, run as one service group.
+public struct Relay {
+    public struct Configuration: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 8081
+        public var database: ConnectionSettings
+        public var outboxLimits = ClientOutbox.Limits()
+        public var reapInterval: Duration = .seconds(15)
+        public var daemonTimeoutSeconds = 90
+
+        public init(database: ConnectionSettings) {
+            self.database = database
+        }
+
+        /// `AGENTLIVE_DATABASE_URL`, `AGENTLIVE_DAEMON_TIMEOUT_SECONDS`, `AGENTLIVE_REAP_INTERVAL_SECONDS`,
+        /// `AGENTLIVE_WS_QUEUE_FRAMES`, `AGENTLIVE_WS_QUEUE_BYTES`.
+        public init(environment: [String: String]) throws {
+            database = try ConnectionSettings(environment["AGENTLIVE_DATABASE_URL"] ?? "", environment: environment)
+            func number(_ name: String) -> Int? { environment[name].flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil } }
+            daemonTimeoutSeconds = number("AGENTLIVE_DAEMON_TIMEOUT_SECONDS") ?? daemonTimeoutSeconds
+            reapInterval = number("AGENTLIVE_REAP_INTERVAL_SECONDS").map { .seconds($0) } ?? reapInterval
+            outboxLimits.frames = number("AGENTLIVE_WS_QUEUE_FRAMES") ?? outboxLimits.frames
+            outboxLimits.bytes = number("AGENTLIVE_WS_QUEUE_BYTES") ?? outboxLimits.bytes
+        }
+    }
+
+    public var configuration: Configuration
+    public var logger: Logger
+
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let client = PostgresClient(configuration: poolConfiguration, backgroundLogger: logger)
+        let database = RelayDatabase(client: client, logger: logger)
+        let hub = Hub()
+        let pump = EventPump(settings: configuration.database, database: database, hub: hub, logger: logger)
+        let connection = ClientConnection(hub: hub, directory: database, limits: configuration.outboxLimits, logger: logger)
+
+        let router = Router()
+        router.get("/health") { _, _ -> Response in
+            let body = #"{"status":"\#(pump.isListening ? "ok" : "degraded")","listening":\#(pump.isListening),"connections":\#(hub.connectionCount)}"#
+            return Response(
+                status: pump.isListening ? .ok : .serviceUnavailable,
+                headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        let app = Application(
+            router: router,
+            server: .http1WebSocketUpgrade(
+                configuration: .init(ws: .init(maxFrameSize: 64 << 10, autoPing: .enabled(timePeriod: .seconds(30)), closeTimeout: .seconds(5)))
+            ) { request, _, _ in
+                guard request.path?.split(separator: "?").first == "/ws" else { return .dontUpgrade }
+                let credentials = PresentedToken.from(request.headerFields)
+                return .upgrade([:]) { inbound, outbound, _ in
+                    try await connection.run(credentials: credentials, inbound: inbound, outbound: outbound)
+                }
+            },
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            logger: logger)
+
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: client),
+                    .init(service: pump),
+                    .init(service: Reaper(database: database, interval: configuration.reapInterval,
+                                          timeoutSeconds: configuration.daemonTimeoutSeconds, logger: logger)),
+                    .init(service: app),
+                    .init(service: ConnectionCounter(hub: hub, logger: logger)),
+                    .init(service: GoingAway(hub: hub, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                logger: logger))
+        try await group.run()
+    }
+
+    private var poolConfiguration: PostgresClient.Configuration {
+        let settings = configuration.database
+        var pool: PostgresClient.Configuration
+        if settings.host.hasPrefix("/") {
+            pool = .init(unixSocketPath: "\(settings.host)/.s.PGSQL.\(settings.port)", username: settings.user,
+                         password: settings.password, database: settings.database)
+        } else {
+            pool = .init(host: settings.host, port: settings.port, username: settings.user,
+                         password: settings.password, database: settings.database, tls: .disable)
+        }
+        pool.options.maximumConnections = 8
+        return pool
+    }
+}
+
+/// On SIGTERM/SIGINT: close every client with 1001 (going away) so browsers
+/// reconnect to another relay, give them a moment to go, then end the group.
+struct GoingAway: Service {
+    var hub: Hub
+    var logger: Logger
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+            logger.info("shutting down", metadata: ["connections": "\(hub.connectionCount)"])
+            hub.closeAll(.goingAway, reason: "relay shutting down")
+            for _ in 0..<30 where hub.connectionCount > 0 { try? await Task.sleep(for: .milliseconds(100)) }
+            return
+        }
+    }
+}
+
+/// Logs the number of WebSocket connections once a minute when it changed.
+struct ConnectionCounter: Service {
+    var hub: Hub
+    var logger: Logger
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            var last = -1
+            while !Task.isCancelled {
+                let count = hub.connectionCount
+                if count != last { logger.info("connections", metadata: ["count": "\(count)"]) }
+                last = count
+                try await Task.sleep(for: .seconds(60))
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+/// One NOTIFY on `agentlive_events`, as sent by the triggers in sql/003_events.sql.
+/// It names what changed; the relay reads the rows to build the event.
+public enum RelayNotification: Equatable, Sendable {
+    /// Messages from_seq...to_seq of a task were stored (by one statement).
+    case messages(issueID: String, taskID: String, fromSeq: Int64, toSeq: Int64)
+    /// A task changed state: `event` is task:queued, task:started, task:completed…
+    case task(event: String, issueID: String, taskID: String)
+    case progress(issueID: String, taskID: String, summary: String?, step: Int?, total: Int?)
+    case comment(issueID: String, commentID: String)
+
+    private struct Payload: Decodable {
+        var type: String
+        var issueID: String
+        var taskID: String?
+        var fromSeq: Int64?
+        var toSeq: Int64?
+        var summary: String?
+        var step: Int?
+        var total: Int?
+        var commentID: String?
+
+        enum CodingKeys: String, CodingKey {
+            case type, issueID = "issue_id", taskID = "task_id", fromSeq = "from_seq", toSeq = "to_seq"
+            case summary, step, total, commentID = "comment_id"
+        }
+    }
+
+    /// nil for a payload this relay does not understand (a newer server's event).
+    public init?(payload: String) {
+        guard let raw = try? JSONDecoder().decode(Payload.self, from: Data(payload.utf8)) else { return nil }
+        switch (raw.type, raw.taskID, raw.fromSeq, raw.toSeq, raw.commentID) {
+        case ("task:message", let task?, let from?, let to?, _):
+            self = .messages(issueID: raw.issueID, taskID: task, fromSeq: from, toSeq: to)
+        case ("task:progress", let task?, _, _, _):
+            self = .progress(issueID: raw.issueID, taskID: task, summary: raw.summary, step: raw.step, total: raw.total)
+        case ("comment:created", _, _, _, let comment?):
+            self = .comment(issueID: raw.issueID, commentID: comment)
+        case (let type, let task?, _, _, _) where type.hasPrefix("task:"):
+            self = .task(event: type, issueID: raw.issueID, taskID: task)
+        default:
+            return nil
+        }
+    }
+
+    public var issueID: String {
+        switch self {
+        case .messages(let issue, _, _, _), .task(_, let issue, _), .progress(let issue, _, _, _, _),
+            .comment(let issue, _):
+            return issue
+        }
+    }
+}

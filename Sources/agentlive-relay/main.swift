@@ -1,0 +1,28 @@
+import AgentLiveRelay
+import ArgumentParser
+import Foundation
+import Logging
+
+struct RelayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agentlive-relay",
+        abstract: "Pushes AgentLive task events from PostgreSQL NOTIFY to browsers over WebSocket.")
+
+    @Option(help: "Address to listen on (loopback: nginx proxies /ws here).")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on.")
+    var port = 8081
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var logger = Logger(label: "agentlive.relay") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = environment["AGENTLIVE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        var configuration = try Relay.Configuration(environment: environment)
+        configuration.host = host
+        configuration.port = port
+        try await Relay(configuration: configuration, logger: logger).run()
+    }
+}
+
+await RelayCommand.main()

@@ -1,0 +1,33 @@
+-- What the relay reads: it is told about changes by NOTIFY (003_events.sql) and
+-- fetches the documents here, so an event is whole whatever its size.
+
+create function agentlive.relay_can_view(p_user uuid, p_issue uuid) returns boolean
+language sql stable as $$
+    select exists (
+        select 1 from agentlive.issue i
+        join agentlive.member m on m.workspace_id = i.workspace_id and m.user_id = p_user
+        where i.id = p_issue)
+$$;
+
+-- The payload of task:* events: the task document, plus task_id and issue_id so
+-- it is also a TaskDispatchPayload / TaskCompletedPayload of the seed protocol.
+create function agentlive.relay_task_payload(p_task uuid) returns jsonb
+language sql stable as $$
+    select agentlive.task_json(t) || jsonb_build_object('task_id', t.id)
+    from agentlive.task t where t.id = p_task
+$$;
+
+create function agentlive.relay_comment_payload(p_comment uuid) returns jsonb
+language sql stable as $$
+    select agentlive.comment_json(c) from agentlive.comment c where c.id = p_comment
+$$;
+
+-- Messages of a task with after < seq <= through, ascending.
+create function agentlive.relay_messages(p_task uuid, p_after bigint, p_through bigint)
+returns table (seq bigint, message text)
+language sql stable as $$
+    select m.seq, agentlive.message_json(m, t.issue_id)::text
+    from agentlive.task_message m join agentlive.task t on t.id = m.task_id
+    where m.task_id = p_task and m.seq > p_after and m.seq <= p_through
+    order by m.seq
+$$;
