@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Logging
 
+@main
 struct RelayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agentlive-relay",
@@ -25,4 +26,3 @@ struct RelayCommand: AsyncParsableCommand {
     }
 }
 
-await RelayCommand.main()
