@@ -61,7 +61,9 @@ public struct PresentedToken: Equatable, Sendable {
     }
 }
 
-public struct MalformedCredentials: Error, Equatable {}
+public struct MalformedCredentials: Error, Equatable {
+    public init() {}
+}
 
 private func bytes(fromHex hex: String) -> [UInt8]? {
     let digits = Array(hex.utf8)

@@ -77,4 +77,7 @@ public final class ClientOutbox: Sendable {
     }
 
     public var closeRequest: CloseRequest? { state.withLock { $0.close } }
+
+    /// Frames queued and not yet taken by the writer.
+    public var queuedFrames: Int { state.withLock { $0.queuedFrames } }
 }

@@ -54,6 +54,7 @@ public struct ConnectionSettings: Equatable, Sendable {
             guard !rest.isEmpty else { return options }
             guard let equals = rest.firstIndex(of: "=") else { throw .malformed(String(rest)) }
             let key = rest[..<equals].trimmingCharacters(in: .whitespaces)
+            guard !key.isEmpty, !key.contains(where: \.isWhitespace) else { throw .malformed(String(rest)) }
             rest = rest[rest.index(after: equals)...].drop { $0.isWhitespace }
             var value = ""
             if rest.first == "'" {

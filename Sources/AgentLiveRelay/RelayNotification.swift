@@ -37,7 +37,7 @@ public enum RelayNotification: Equatable, Sendable {
             self = .progress(issueID: raw.issueID, taskID: task, summary: raw.summary, step: raw.step, total: raw.total)
         case ("comment:created", _, _, _, let comment?):
             self = .comment(issueID: raw.issueID, commentID: comment)
-        case (let type, let task?, _, _, _) where type.hasPrefix("task:"):
+        case (let type, let task?, _, _, _) where type.hasPrefix("task:") && type != "task:message":
             self = .task(event: type, issueID: raw.issueID, taskID: task)
         default:
             return nil

@@ -1,0 +1,110 @@
+import AgentLiveRelay
+import Testing
+
+@Suite struct TaskCursorsTests {
+    @Test func firstSightingSendsTheWholeRange() {
+        var cursors = TaskCursors()
+        #expect(cursors.fetchAfter(task: "t", fromSeq: 5, toSeq: 9) == 4)
+        #expect(cursors.admit(task: "t", seqs: [5, 6, 7, 8, 9]) == (5, false))
+        #expect(cursors.lastSent(task: "t") == 9)
+    }
+
+    @Test func repeatedRangesAreNotSentTwice() {
+        var cursors = TaskCursors()
+        _ = cursors.admit(task: "t", seqs: [1, 2, 3])
+        #expect(cursors.fetchAfter(task: "t", fromSeq: 1, toSeq: 3) == nil)
+        #expect(cursors.fetchAfter(task: "t", fromSeq: 2, toSeq: 5) == 3)
+    }
+
+    @Test func aHoleHoldsBackLaterSeqsUntilItFills() {
+        var cursors = TaskCursors()
+        _ = cursors.admit(task: "t", seqs: [1, 2])
+        // Batch 6...8 committed before batch 3...5.
+        #expect(cursors.admit(task: "t", seqs: [6, 7, 8]) == (0, true))
+        #expect(cursors.lastSent(task: "t") == 2)
+        #expect(cursors.admit(task: "t", seqs: [3, 4, 5, 6, 7, 8]) == (6, false))
+        #expect(cursors.lastSent(task: "t") == 8)
+    }
+
+    @Test func givingUpOnAHoleSendsWhatFollowsAndNeverGoesBack() {
+        var cursors = TaskCursors()
+        _ = cursors.admit(task: "t", seqs: [1])
+        #expect(cursors.admit(task: "t", seqs: [3, 4], skipGap: true) == (2, false))
+        #expect(cursors.fetchAfter(task: "t", fromSeq: 2, toSeq: 2) == nil)
+    }
+
+    @Test func partialRunIsSentUpToTheHole() {
+        var cursors = TaskCursors()
+        _ = cursors.admit(task: "t", seqs: [1])
+        #expect(cursors.admit(task: "t", seqs: [2, 3, 5]) == (2, true))
+        #expect(cursors.lastSent(task: "t") == 3)
+    }
+
+    @Test func forgetAndResetStartOver() {
+        var cursors = TaskCursors()
+        _ = cursors.admit(task: "a", seqs: [1, 2])
+        _ = cursors.admit(task: "b", seqs: [1])
+        cursors.forget(task: "a")
+        #expect(cursors.lastSent(task: "a") == nil)
+        #expect(cursors.lastSent(task: "b") == 1)
+        cursors.reset()
+        #expect(cursors.lastSent(task: "b") == nil)
+    }
+}
+
+@Suite struct RelayNotificationTests {
+    @Test func parsesEachKindOfNotification() {
+        #expect(RelayNotification(payload: #"{"type":"task:message","issue_id":"i","task_id":"t","from_seq":3,"to_seq":7,"count":5}"#)
+            == .messages(issueID: "i", taskID: "t", fromSeq: 3, toSeq: 7))
+        #expect(RelayNotification(payload: #"{"type":"task:started","issue_id":"i","task_id":"t"}"#)
+            == .task(event: "task:started", issueID: "i", taskID: "t"))
+        #expect(RelayNotification(payload: #"{"type":"task:progress","issue_id":"i","task_id":"t","summary":"s","step":1,"total":null}"#)
+            == .progress(issueID: "i", taskID: "t", summary: "s", step: 1, total: nil))
+        #expect(RelayNotification(payload: #"{"type":"comment:created","issue_id":"i","comment_id":"c"}"#)
+            == .comment(issueID: "i", commentID: "c"))
+    }
+
+    @Test func ignoresWhatItDoesNotUnderstand() {
+        #expect(RelayNotification(payload: "not json") == nil)
+        #expect(RelayNotification(payload: #"{"type":"task:message","issue_id":"i","task_id":"t"}"#) == nil)
+        #expect(RelayNotification(payload: #"{"type":"issue:renamed","issue_id":"i"}"#) == nil)
+    }
+}
+
+@Suite struct ConnectionSettingsTests {
+    @Test func readsKeywordConnectionStrings() throws {
+        let settings = try ConnectionSettings(
+            "host=/srv/pg  port=5433 dbname='my \\'db\\'' user=agentlive password=s3cr=t", environment: [:])
+        #expect(settings == ConnectionSettings.expected(host: "/srv/pg", port: 5433, user: "agentlive", password: "s3cr=t", database: "my 'db'"))
+    }
+
+    @Test func readsURIs() throws {
+        let settings = try ConnectionSettings("postgresql://al%40x:p%2Fw@db.local:6543/agentlive?sslmode=disable", environment: [:])
+        #expect(settings == ConnectionSettings.expected(host: "db.local", port: 6543, user: "al@x", password: "p/w", database: "agentlive"))
+        let socket = try ConnectionSettings("postgresql:///agentlive?host=/run/pg", environment: ["USER": "me"])
+        #expect(socket == ConnectionSettings.expected(host: "/run/pg", port: 5432, user: "me", password: nil, database: "agentlive"))
+    }
+
+    @Test func environmentFillsTheGaps() throws {
+        let settings = try ConnectionSettings("dbname=x", environment: ["PGHOST": "/tmp", "PGPORT": "7000", "PGUSER": "u"])
+        #expect(settings == ConnectionSettings.expected(host: "/tmp", port: 7000, user: "u", password: nil, database: "x"))
+    }
+
+    @Test func rejectsMalformedInput() {
+        #expect(throws: ConnectionSettings.ParseError.self) { try ConnectionSettings("host", environment: [:]) }
+        #expect(throws: ConnectionSettings.ParseError.self) { try ConnectionSettings("host=/a stray port=1", environment: [:]) }
+        #expect(throws: ConnectionSettings.ParseError.self) { try ConnectionSettings("port=abc", environment: [:]) }
+        #expect(throws: ConnectionSettings.ParseError.self) { try ConnectionSettings("dbname='open", environment: [:]) }
+    }
+}
+
+extension ConnectionSettings {
+    static func expected(host: String, port: Int, user: String, password: String?, database: String?) -> ConnectionSettings {
+        var settings = try! ConnectionSettings("", environment: ["USER": user])
+        settings.host = host
+        settings.port = port
+        settings.password = password
+        settings.database = database
+        return settings
+    }
+}
