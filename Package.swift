@@ -7,15 +7,19 @@ let package = Package(
     products: [
         .executable(name: "agentlive-api", targets: ["agentlive-api"]),
         .executable(name: "agentlive-relay", targets: ["agentlive-relay"]),
+        .executable(name: "agentlive-daemon", targets: ["agentlive-daemon"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
@@ -74,6 +78,19 @@ let package = Package(
             ]
         ),
 
+        // The daemon: runs an agent CLI per task and streams what it does to the API.
+        .target(
+            name: "AgentLiveDaemon",
+            dependencies: [
+                "AgentLiveWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+
         .executableTarget(
             name: "agentlive-api",
             dependencies: [
@@ -89,6 +106,15 @@ let package = Package(
             dependencies: [
                 "AgentLiveRelay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .executableTarget(
+            name: "agentlive-daemon",
+            dependencies: [
+                "AgentLiveDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -108,5 +134,9 @@ let package = Package(
         ),
         .testTarget(name: "AgentLiveFastCGITests", dependencies: ["AgentLiveFastCGI"]),
         .testTarget(name: "AgentLiveRelayTests", dependencies: ["AgentLiveRelay"]),
+        .testTarget(
+            name: "AgentLiveDaemonTests",
+            dependencies: ["AgentLiveDaemon", "AgentLiveWire"]
+        ),
     ]
 )

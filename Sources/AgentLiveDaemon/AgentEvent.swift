@@ -1,0 +1,41 @@
+import AgentLiveWire
+
+/// What an agent did, as the runtimes read it from the agent's output, before
+/// throttling, redaction and numbering turn it into task messages.
+public enum AgentEvent: Equatable, Sendable {
+    case text(String)
+    case toolUse(tool: String, input: JSONValue?, callID: String?)
+    case toolResult(output: String, callID: String?, isError: Bool)
+    case error(String)
+    case progress(summary: String, step: Int?, total: Int?)
+    /// The agent's own final word (Claude's `result`, Codex's end of turn).
+    case finished(Outcome)
+}
+
+public enum Outcome: Equatable, Sendable {
+    case completed(output: String?)
+    case failed(error: String)
+}
+
+/// Turns one line of an agent's JSON output into events. Parsers keep state
+/// across lines (which messages were streamed, the last text, open tool calls).
+public protocol SessionParser {
+    mutating func parse(line: String) -> [AgentEvent]
+    /// Called at the end of the output, for what only the end reveals.
+    mutating func finish() -> [AgentEvent]
+}
+
+extension SessionParser {
+    public mutating func finish() -> [AgentEvent] { [] }
+}
+
+/// A todo list (Claude's TodoWrite, Codex's todo_list) as progress: the step is
+/// the number done, the summary what is being done now.
+func progress(fromTodos todos: [(text: String, done: Bool, active: Bool)]) -> AgentEvent? {
+    guard !todos.isEmpty else { return nil }
+    let done = todos.filter(\.done).count
+    let summary = todos.first(where: \.active)?.text
+        ?? todos.first(where: { !$0.done })?.text
+        ?? "All \(todos.count) steps done"
+    return .progress(summary: summary, step: done, total: todos.count)
+}

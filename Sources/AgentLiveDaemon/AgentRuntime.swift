@@ -1,0 +1,154 @@
+import AgentLiveWire
+import Foundation
+import Subprocess
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs an agent for one task. What the agent does is reported through `emit`,
+/// which may wait: while it waits the runtime reads no more of the agent's
+/// output, so a slow server slows the agent down instead of losing output.
+/// Cancelling the calling task stops the agent (its whole process group).
+public protocol AgentRuntime: Sendable {
+    func run(
+        _ task: TaskDispatchPayload, in directory: URL, emit: @escaping @Sendable (AgentEvent) async -> Void
+    ) async throws -> Outcome
+}
+
+/// The prompt an agent gets for a task.
+func prompt(for task: TaskDispatchPayload) -> String {
+    task.description.isEmpty ? task.title : "\(task.title)\n\n\(task.description)"
+}
+
+/// An agent CLI run as a child process in its own process group.
+public struct ProcessRuntime: AgentRuntime {
+    public enum OutputFormat: Sendable {
+        /// JSON lines read by a parser (Claude Code, Codex).
+        case jsonLines(@Sendable () -> any SessionParser)
+        /// Any program: stdout lines are text, stderr lines are errors.
+        case plainText
+    }
+
+    public var executable: String
+    public var arguments: @Sendable (TaskDispatchPayload) -> [String]
+    public var format: OutputFormat
+    /// How long the agent gets between SIGTERM and SIGKILL when it is stopped.
+    public var stopGrace: Duration = .seconds(1)
+
+    public init(
+        executable: String, arguments: @escaping @Sendable (TaskDispatchPayload) -> [String], format: OutputFormat
+    ) {
+        self.executable = executable
+        self.arguments = arguments
+        self.format = format
+    }
+
+    public static func claude(partialMessages: Bool) -> ProcessRuntime {
+        ProcessRuntime(
+            executable: "claude",
+            arguments: { task in
+                ["-p", prompt(for: task), "--output-format", "stream-json", "--verbose"]
+                    + (partialMessages ? ["--include-partial-messages"] : [])
+            },
+            format: .jsonLines { ClaudeStreamParser() })
+    }
+
+    public static func codex() -> ProcessRuntime {
+        ProcessRuntime(
+            executable: "codex",
+            arguments: { task in ["exec", "--json", "--skip-git-repo-check", prompt(for: task)] },
+            format: .jsonLines { CodexEventParser() })
+    }
+
+    /// `sh -c command`, with the task in AGENTLIVE_* environment variables.
+    public static func command(_ command: String) -> ProcessRuntime {
+        ProcessRuntime(executable: "/bin/sh", arguments: { _ in ["-c", command] }, format: .plainText)
+    }
+
+    public func run(
+        _ task: TaskDispatchPayload, in directory: URL, emit: @escaping @Sendable (AgentEvent) async -> Void
+    ) async throws -> Outcome {
+        var options = PlatformOptions()
+        options.processGroupID = 0  // its own group, so stopping it stops its children too
+        let environment = Environment.inherit.updating([
+            "AGENTLIVE_TASK_ID": task.taskID, "AGENTLIVE_ISSUE_ID": task.issueID,
+            "AGENTLIVE_TASK_TITLE": task.title, "AGENTLIVE_TASK_DESCRIPTION": task.description,
+        ])
+        let format = self.format
+        let grace = stopGrace
+        let result = try await Subprocess.run(
+            executable.hasPrefix("/") ? .path(FilePath(executable)) : .name(executable),
+            arguments: Arguments(arguments(task)),
+            environment: environment,
+            workingDirectory: FilePath(directory.path),
+            platformOptions: options,
+            input: .none, output: .sequence, error: .sequence
+        ) { execution in
+            let group = execution.processIdentifier.value
+            return try await withTaskCancellationHandler {
+                try await Self.read(execution.standardOutput, execution.standardError, format: format, emit: emit)
+            } onCancel: {
+                kill(-group, SIGTERM)
+                Task.detached {
+                    try? await Task.sleep(for: grace)
+                    kill(-group, SIGKILL)
+                }
+            }
+        }
+        let reading = result.closureResult
+        if let outcome = reading.outcome { return outcome }
+        switch result.terminationStatus {
+        case .exited(0):
+            return .completed(output: reading.lastText)
+        case .exited(let code):
+            return .failed(error: "exit status \(code)" + (reading.stderrTail.isEmpty ? "" : ": \(reading.stderrTail)"))
+        case .signaled(let signal):
+            return .failed(error: "killed by signal \(signal)")
+        }
+    }
+
+    struct Reading: Sendable {
+        var outcome: Outcome?
+        var lastText: String?
+        var stderrTail = ""
+    }
+
+    private static func read(
+        _ stdout: SubprocessOutputSequence, _ stderr: SubprocessOutputSequence,
+        format: OutputFormat, emit: @escaping @Sendable (AgentEvent) async -> Void
+    ) async throws -> Reading {
+        async let stderrTail: String = {
+            var tail: [String] = []
+            for try await line in stderr.strings(bufferingPolicy: .maxLineLength(64 << 10)) {
+                if case .plainText = format { await emit(.error(line)) }
+                tail = Array((tail + [line]).suffix(5))
+            }
+            return tail.joined(separator: "\n")
+        }()
+        var reading = Reading()
+        var parser: (any SessionParser)? = if case .jsonLines(let make) = format { make() } else { nil }
+        // Lines may be large (a tool result of several MB inside one JSON line).
+        for try await line in stdout.strings(bufferingPolicy: .maxLineLength(64 << 20)) {
+            let events = parser?.parse(line: line) ?? [.text(line + "\n")]
+            for event in events { await reading.note(event, emit) }
+        }
+        for event in parser?.finish() ?? [] { await reading.note(event, emit) }
+        reading.stderrTail = try await stderrTail
+        return reading
+    }
+}
+
+extension ProcessRuntime.Reading {
+    /// Passes an event on, remembering what decides the outcome.
+    mutating func note(_ event: AgentEvent, _ emit: @Sendable (AgentEvent) async -> Void) async {
+        switch event {
+        case .finished(let outcome): self.outcome = outcome
+        case .text(let text): lastText = text
+        default: break
+        }
+        if case .finished = event { return }
+        await emit(event)
+    }
+}

@@ -1,0 +1,106 @@
+import AgentLiveWire
+import Foundation
+
+/// Claude Code's `--output-format stream-json --verbose` (optionally with
+/// `--include-partial-messages`): one JSON object per line.
+///
+/// - `assistant` messages: text blocks → text, tool_use blocks → tool calls
+///   (a TodoWrite call also reports progress).
+/// - `user` messages: tool_result blocks → tool results.
+/// - `stream_event` lines: text deltas → text as it is written; the complete
+///   `assistant` message that follows repeats that text, so its text blocks are
+///   skipped for messages that were streamed.
+/// - `result`: the session's outcome.
+public struct ClaudeStreamParser: SessionParser {
+    private var streamedMessages: Set<String> = []
+    private var currentStreamedMessage: String?
+
+    public init() {}
+
+    public mutating func parse(line: String) -> [AgentEvent] {
+        guard let object = jsonObject(line) else { return [] }
+        switch object["type"]?.string {
+        case "stream_event": return streamEvent(object["event"]?.object ?? [:])
+        case "assistant": return assistant(object["message"]?.object ?? [:])
+        case "user": return toolResults(object["message"]?.object ?? [:])
+        case "result": return result(object)
+        default: return []
+        }
+    }
+
+    private mutating func streamEvent(_ event: [String: JSONValue]) -> [AgentEvent] {
+        switch event["type"]?.string {
+        case "message_start":
+            currentStreamedMessage = event["message"]?.object?["id"]?.string
+            if let id = currentStreamedMessage { streamedMessages.insert(id) }
+            return []
+        case "content_block_delta":
+            let delta = event["delta"]?.object ?? [:]
+            guard delta["type"]?.string == "text_delta", let text = delta["text"]?.string else { return [] }
+            return [.text(text)]
+        default:
+            return []
+        }
+    }
+
+    private func assistant(_ message: [String: JSONValue]) -> [AgentEvent] {
+        let streamed = message["id"]?.string.map(streamedMessages.contains) ?? false
+        var events: [AgentEvent] = []
+        for block in message["content"]?.array ?? [] {
+            guard let block = block.object else { continue }
+            switch block["type"]?.string {
+            case "text" where !streamed:
+                if let text = block["text"]?.string { events.append(.text(text)) }
+            case "tool_use":
+                let name = block["name"]?.string ?? "tool"
+                let input = block["input"]
+                events.append(.toolUse(tool: name, input: input, callID: block["id"]?.string))
+                if name == "TodoWrite", let todos = input?.object?["todos"]?.array {
+                    let items = todos.compactMap(\.object).map { todo in
+                        let status = todo["status"]?.string
+                        let text = (status == "in_progress" ? todo["activeForm"]?.string : nil) ?? todo["content"]?.string ?? ""
+                        return (text: text, done: status == "completed", active: status == "in_progress")
+                    }
+                    if let progress = progress(fromTodos: items) { events.append(progress) }
+                }
+            default:
+                continue
+            }
+        }
+        return events
+    }
+
+    private func toolResults(_ message: [String: JSONValue]) -> [AgentEvent] {
+        (message["content"]?.array ?? []).compactMap { block in
+            guard let block = block.object, block["type"]?.string == "tool_result" else { return nil }
+            return .toolResult(
+                output: Self.text(of: block["content"]),
+                callID: block["tool_use_id"]?.string,
+                isError: block["is_error"]?.bool ?? false)
+        }
+    }
+
+    private func result(_ object: [String: JSONValue]) -> [AgentEvent] {
+        let text = object["result"]?.string
+        if object["is_error"]?.bool == true || object["subtype"]?.string != "success" {
+            let error = text ?? object["subtype"]?.string ?? "the agent failed"
+            return [.error(error), .finished(.failed(error: error))]
+        }
+        return [.finished(.completed(output: text))]
+    }
+
+    /// A tool result's content is a string or an array of blocks (text, images…).
+    static func text(of content: JSONValue?) -> String {
+        switch content {
+        case .string(let text)?: return text
+        case .array(let blocks)?:
+            return blocks.compactMap { block -> String? in
+                guard let object = block.object else { return nil }
+                if let text = object["text"]?.string { return text }
+                return object["type"]?.string.map { "[\($0)]" }
+            }.joined(separator: "\n")
+        case nil, .null?: return ""
+        case let other?: return other.compactJSON
+        }
+    }
+}

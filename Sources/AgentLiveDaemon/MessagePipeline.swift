@@ -1,0 +1,92 @@
+import AgentLiveWire
+import Synchronization
+
+/// Everything between an agent's events and the send buffer for one task:
+/// text throttling, numbering (seq 1, 2, 3… in the order things happened),
+/// sanitizing and redaction. Progress goes to its own latest-value slot.
+final class MessagePipeline: Sendable {
+    private struct State {
+        var throttle: TextThrottle<ContinuousClock.Instant>
+        var nextSeq: Int64 = 1
+    }
+
+    let buffer: MessageBuffer
+    let progress = LatestProgress()
+    private let sanitizer: MessageSanitizer
+    private let state: Mutex<State>
+
+    init(buffer: MessageBuffer, sanitizer: MessageSanitizer, throttleInterval: Duration) {
+        self.buffer = buffer
+        self.sanitizer = sanitizer
+        state = Mutex(State(throttle: TextThrottle(interval: throttleInterval)))
+    }
+
+    /// Takes one event from the runtime; waits while the buffer is full.
+    func receive(_ event: AgentEvent, at now: ContinuousClock.Instant = .now) async {
+        if case .progress(let summary, let step, let total) = event {
+            progress.set(TaskProgressPayload(summary: sanitizer.clean(summary), step: step, total: total))
+            return
+        }
+        state.withLock { state in
+            for output in state.throttle.receive(event, at: now) { append(output, &state) }
+        }
+        await buffer.waitForSpace()
+    }
+
+    /// Sends text that has waited long enough (called by a timer).
+    func tick(at now: ContinuousClock.Instant = .now) {
+        state.withLock { state in
+            for output in state.throttle.tick(at: now) { append(output, &state) }
+        }
+    }
+
+    /// The session ended: send what waits and close the buffer.
+    func finish() {
+        state.withLock { state in
+            for output in state.throttle.flush() { append(output, &state) }
+        }
+        buffer.finish()
+    }
+
+    private func append(_ output: TextThrottle<ContinuousClock.Instant>.Output, _ state: inout State) {
+        var message = TaskMessagePayload(seq: state.nextSeq, type: .text)
+        switch output {
+        case .text(let text):
+            message.content = text
+        case .event(.toolUse(let tool, let input, let callID)):
+            message.type = .toolUse
+            message.tool = tool
+            message.input = input
+            message.callID = callID
+        case .event(.toolResult(let output, let callID, let isError)):
+            message.type = .toolResult
+            message.output = output
+            message.callID = callID
+            message.isError = isError
+        case .event(.error(let text)):
+            message.type = .error
+            message.content = text
+        case .event(.text), .event(.progress), .event(.finished):
+            return  // text comes out of the throttle as .text; the others never reach it
+        }
+        buffer.append(sanitizer.clean(message))
+        state.nextSeq += 1
+    }
+}
+
+/// The latest progress report, sent when it changed.
+final class LatestProgress: Sendable {
+    private let state = Mutex<(value: TaskProgressPayload?, sent: Bool)>((nil, true))
+
+    func set(_ value: TaskProgressPayload) {
+        state.withLock { $0 = (value, false) }
+    }
+
+    /// The value not sent yet, if any, now marked as sent.
+    func takeUnsent() -> TaskProgressPayload? {
+        state.withLock { state in
+            defer { state.sent = true }
+            return state.sent ? nil : state.value
+        }
+    }
+}

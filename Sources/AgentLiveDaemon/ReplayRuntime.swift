@@ -1,0 +1,63 @@
+import AgentLiveWire
+import Foundation
+
+/// Replays a recorded Claude Code or Codex session (JSON lines in the tool's own
+/// format) with its original pacing, or `speed` times faster. The pacing is in
+/// a sidecar file `<name>.timing`: per line, milliseconds since the line before.
+/// The demo and the tests use it, since the real CLIs cannot run everywhere.
+public struct ReplayRuntime: AgentRuntime {
+    public var session: URL
+    public var speed: Double
+
+    public init(session: URL, speed: Double = 1) {
+        self.session = session
+        self.speed = speed
+    }
+
+    public enum Format: Sendable, Equatable {
+        case claude, codex
+
+        /// Told apart by the first event's type.
+        init?(firstLine: String) {
+            switch jsonObject(firstLine)?["type"]?.string {
+            case "system", "assistant", "user", "stream_event", "result": self = .claude
+            case let type? where type.hasPrefix("thread.") || type.hasPrefix("turn.") || type.hasPrefix("item."): self = .codex
+            default: return nil
+            }
+        }
+
+        func parser() -> any SessionParser {
+            switch self {
+            case .claude: ClaudeStreamParser()
+            case .codex: CodexEventParser()
+            }
+        }
+    }
+
+    public struct UnknownFormat: Error, CustomStringConvertible {
+        public var description: String { "not a Claude Code stream-json or Codex exec --json session" }
+    }
+
+    public func run(
+        _ task: TaskDispatchPayload, in directory: URL, emit: @escaping @Sendable (AgentEvent) async -> Void
+    ) async throws -> Outcome {
+        let lines = try String(contentsOf: session, encoding: .utf8).split(separator: "\n").map(String.init)
+        let delays = (try? String(contentsOf: Self.timingFile(for: session), encoding: .utf8))?
+            .split(whereSeparator: \.isNewline).compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? []
+        guard let first = lines.first, let format = Format(firstLine: first) else { throw UnknownFormat() }
+        var parser = format.parser()
+        var reading = ProcessRuntime.Reading()
+        for (index, line) in lines.enumerated() {
+            if index < delays.count, delays[index] > 0, speed > 0 {
+                try await Task.sleep(for: .milliseconds(Double(delays[index]) / speed))
+            }
+            for event in parser.parse(line: line) { await reading.note(event, emit) }
+        }
+        for event in parser.finish() { await reading.note(event, emit) }
+        return reading.outcome ?? .completed(output: reading.lastText)
+    }
+
+    static func timingFile(for session: URL) -> URL {
+        session.deletingPathExtension().appendingPathExtension("timing")
+    }
+}
