@@ -17,7 +17,8 @@ struct DaemonCommand: AsyncParsableCommand {
     }
 
     @Option(help: "Server URL, e.g. https://agentlive.example.com (AGENTLIVE_SERVER).") var server: String?
-    @Option(help: "Daemon token (AGENTLIVE_TOKEN).") var token: String?
+    @Option(help: "Daemon token (AGENTLIVE_TOKEN); prefer --token-file, which keeps it out of `ps`.") var token: String?
+    @Option(help: "File holding the daemon token (AGENTLIVE_TOKEN_FILE).") var tokenFile: String?
     @Option(help: "The agent's id (AGENTLIVE_AGENT).") var agent: String?
     @Option(help: "claude, codex, command or replay (AGENTLIVE_RUNTIME).") var runtime: RuntimeKind?
     @Option(help: "Command line for the command runtime (AGENTLIVE_COMMAND).") var command: String?
@@ -31,7 +32,7 @@ struct DaemonCommand: AsyncParsableCommand {
     @Flag(help: "Handle one task, then exit.") var once = false
 
     struct FileSettings: Decodable {
-        var server, token, agent, command, session: String?
+        var server, token, tokenFile, agent, command, session: String?
         var runtime: RuntimeKind?
         var speed: Double?
         var maxTasks: Int?
@@ -40,7 +41,7 @@ struct DaemonCommand: AsyncParsableCommand {
 
         enum CodingKeys: String, CodingKey {
             case server, token, agent, command, session, runtime, speed, redact
-            case maxTasks = "max_tasks", workDir = "work_dir", stateDir = "state_dir"
+            case maxTasks = "max_tasks", workDir = "work_dir", stateDir = "state_dir", tokenFile = "token_file"
         }
     }
 
@@ -56,7 +57,8 @@ struct DaemonCommand: AsyncParsableCommand {
             flag ?? environment[variable] ?? fromFile
         }
         guard let server = pick(server, "AGENTLIVE_SERVER", file.server),
-            let token = pick(token, "AGENTLIVE_TOKEN", file.token),
+            let token = try pick(token, "AGENTLIVE_TOKEN", file.token)
+                ?? pick(tokenFile, "AGENTLIVE_TOKEN_FILE", file.tokenFile).map(readToken),
             let agent = pick(agent, "AGENTLIVE_AGENT", file.agent)
         else { throw ValidationError("--server, --token and --agent are required (or AGENTLIVE_SERVER, AGENTLIVE_TOKEN, AGENTLIVE_AGENT)") }
         let kind = runtime ?? environment["AGENTLIVE_RUNTIME"].flatMap(RuntimeKind.init(rawValue:)) ?? file.runtime ?? .claude
@@ -85,6 +87,11 @@ struct DaemonCommand: AsyncParsableCommand {
             settings: settings, api: HTTPDaemonAPI(server: server, token: token), runtime: agentRuntime,
             workRoot: workDir, redactor: redactor, logger: logger
         ).run()
+    }
+
+    private func readToken(_ path: String) throws -> String {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read \(path)") }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     private func loadFile(_ path: String, required: Bool) throws -> FileSettings {
