@@ -25,7 +25,7 @@ public struct Redactor: @unchecked Sendable {
 
     /// `password=…`, `api_key: "…"`, `SECRET_TOKEN=…`: the name stays, the value goes.
     /// A colon counts only before a quoted value, so `token: string` in code stays.
-    static let assignment = #"(?i)\b([A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)[A-Za-z0-9_.-]*)(\s*=\s*|\s*:\s*(?=["']))("[^"\n]*"|'[^'\n]*'|[^\s"',;]+)"#
+    static let assignment = #"(?i)\b([A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)[A-Za-z0-9_.-]*)(["']?\s*=\s*|["']?\s*:\s*(?=["']))("[^"\n]*"|'[^'\n]*'|[^\s"',;]+)"#
 
     private let patterns: [NSRegularExpression]
     private let assignmentPattern: NSRegularExpression
