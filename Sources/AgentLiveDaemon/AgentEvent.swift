@@ -29,13 +29,18 @@ extension SessionParser {
     public mutating func finish() -> [AgentEvent] { [] }
 }
 
+struct TodoItem {
+    var text: String
+    var done: Bool
+    var active = false
+}
+
 /// A todo list (Claude's TodoWrite, Codex's todo_list) as progress: the step is
-/// the number done, the summary what is being done now.
-func progress(fromTodos todos: [(text: String, done: Bool, active: Bool)]) -> AgentEvent? {
+/// the number done, the summary what is being done now (else what comes next).
+func progress(fromTodos todos: [TodoItem]) -> AgentEvent? {
     guard !todos.isEmpty else { return nil }
-    let done = todos.filter(\.done).count
     let summary = todos.first(where: \.active)?.text
         ?? todos.first(where: { !$0.done })?.text
-        ?? "All \(todos.count) steps done"
-    return .progress(summary: summary, step: done, total: todos.count)
+        ?? "All tasks completed"
+    return .progress(summary: summary, step: todos.filter(\.done).count, total: todos.count)
 }

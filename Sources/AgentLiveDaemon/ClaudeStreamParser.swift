@@ -13,7 +13,7 @@ import Foundation
 /// - `result`: the session's outcome.
 public struct ClaudeStreamParser: SessionParser {
     private var streamedMessages: Set<String> = []
-    private var currentStreamedMessage: String?
+    private var sawResult = false
 
     public init() {}
 
@@ -23,16 +23,21 @@ public struct ClaudeStreamParser: SessionParser {
         case "stream_event": return streamEvent(object["event"]?.object ?? [:])
         case "assistant": return assistant(object["message"]?.object ?? [:])
         case "user": return toolResults(object["message"]?.object ?? [:])
-        case "result": return result(object)
+        case "result":
+            sawResult = true
+            return result(object)
         default: return []
         }
+    }
+
+    public mutating func finish() -> [AgentEvent] {
+        sawResult ? [] : [.finished(.failed(error: "the agent exited without a result"))]
     }
 
     private mutating func streamEvent(_ event: [String: JSONValue]) -> [AgentEvent] {
         switch event["type"]?.string {
         case "message_start":
-            currentStreamedMessage = event["message"]?.object?["id"]?.string
-            if let id = currentStreamedMessage { streamedMessages.insert(id) }
+            if let id = event["message"]?.object?["id"]?.string { streamedMessages.insert(id) }
             return []
         case "content_block_delta":
             let delta = event["delta"]?.object ?? [:]
@@ -58,8 +63,9 @@ public struct ClaudeStreamParser: SessionParser {
                 if name == "TodoWrite", let todos = input?.object?["todos"]?.array {
                     let items = todos.compactMap(\.object).map { todo in
                         let status = todo["status"]?.string
-                        let text = (status == "in_progress" ? todo["activeForm"]?.string : nil) ?? todo["content"]?.string ?? ""
-                        return (text: text, done: status == "completed", active: status == "in_progress")
+                        let active = status == "in_progress"
+                        let text = (active ? todo["activeForm"]?.string : nil) ?? todo["content"]?.string ?? ""
+                        return TodoItem(text: text, done: status == "completed", active: active)
                     }
                     if let progress = progress(fromTodos: items) { events.append(progress) }
                 }
@@ -83,7 +89,8 @@ public struct ClaudeStreamParser: SessionParser {
     private func result(_ object: [String: JSONValue]) -> [AgentEvent] {
         let text = object["result"]?.string
         if object["is_error"]?.bool == true || object["subtype"]?.string != "success" {
-            let error = text ?? object["subtype"]?.string ?? "the agent failed"
+            let errors = (object["errors"]?.array ?? []).compactMap(\.string).joined(separator: "; ")
+            let error = [text, errors, object["subtype"]?.string].compactMap { $0 }.first { !$0.isEmpty } ?? "the agent failed"
             return [.error(error), .finished(.failed(error: error))]
         }
         return [.finished(.completed(output: text))]

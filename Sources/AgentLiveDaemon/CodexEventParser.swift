@@ -6,13 +6,15 @@ import AgentLiveWire
 /// - agent_message → text; the last one is the task's output.
 /// - command_execution → a `shell` tool call when it starts, its result (the
 ///   aggregated output, an error when the exit code is not 0) when it completes.
-/// - file_change → an `apply_patch` call and its result; mcp_tool_call and
-///   web_search → tool calls and results.
+/// - file_change → an `apply_patch` call and its result; mcp_tool_call →
+///   `mcp__server__tool` calls; web_search → `web_search` calls.
 /// - todo_list → progress; error items and `turn.failed` → errors.
 /// - reasoning is the model's private scratchpad: not shown.
 public struct CodexEventParser: SessionParser {
     private var startedCalls: Set<String> = []
     private var lastMessage: String?
+    private var lastError: String?
+    private var ended = false
 
     public init() {}
 
@@ -22,15 +24,32 @@ public struct CodexEventParser: SessionParser {
         case "item.started": return started(object["item"]?.object ?? [:])
         case "item.updated": return updated(object["item"]?.object ?? [:])
         case "item.completed": return completed(object["item"]?.object ?? [:])
-        case "turn.completed": return [.finished(.completed(output: lastMessage))]
+        case "turn.started":
+            lastMessage = nil
+            return []
+        case "turn.completed":
+            ended = true
+            return [.finished(.completed(output: lastMessage))]
         case "turn.failed":
+            ended = true
             let error = object["error"]?.object?["message"]?.string ?? "the turn failed"
-            return [.error(error), .finished(.failed(error: error))]
+            // The same failure often arrives as an `error` event first.
+            return (error == lastError ? [] : [.error(error)]) + [.finished(.failed(error: error))]
         case "error":
-            return object["message"]?.string.map { [.error($0)] } ?? []
+            return reportError(object["message"]?.string)
         default:
             return []
         }
+    }
+
+    public mutating func finish() -> [AgentEvent] {
+        ended ? [] : [.finished(.failed(error: "the agent exited without finishing its turn"))]
+    }
+
+    private mutating func reportError(_ message: String?) -> [AgentEvent] {
+        guard let message else { return [] }
+        lastError = message
+        return [.error(message)]
     }
 
     private mutating func started(_ item: [String: JSONValue]) -> [AgentEvent] {
@@ -57,7 +76,7 @@ public struct CodexEventParser: SessionParser {
             let exitCode = item["exit_code"]?.int
             return call(item) + [.toolResult(
                 output: item["aggregated_output"]?.string ?? "", callID: id,
-                isError: failed || (exitCode.map { $0 != 0 } ?? false))]
+                isError: item["status"]?.string != "completed" || (exitCode.map { $0 != 0 } ?? false))]
         case "file_change":
             let changes = (item["changes"]?.array ?? []).compactMap(\.object).map {
                 "\($0["kind"]?.string ?? "change") \($0["path"]?.string ?? "?")"
@@ -65,14 +84,14 @@ public struct CodexEventParser: SessionParser {
             return call(item) + [.toolResult(output: changes.joined(separator: "\n"), callID: id, isError: failed)]
         case "mcp_tool_call":
             let error = item["error"]?.object?["message"]?.string
-            let result = item["result"].map(ClaudeStreamParser.text(of:)) ?? ""
+            let result = ClaudeStreamParser.text(of: item["result"]?.object?["content"])
             return call(item) + [.toolResult(output: error ?? result, callID: id, isError: failed || error != nil)]
         case "web_search":
             return call(item) + [.toolResult(output: "", callID: id, isError: failed)]
         case "todo_list":
             return todo(item)
         case "error":
-            return item["message"]?.string.map { [.error($0)] } ?? []
+            return reportError(item["message"]?.string)
         default:
             return []
         }
@@ -88,15 +107,14 @@ public struct CodexEventParser: SessionParser {
             case "file_change": ("apply_patch", .object(["changes": item["changes"] ?? .array([])]))
             case "web_search": ("web_search", .object(["query": item["query"] ?? .null]))
             default:
-                (["mcp", item["server"]?.string, item["tool"]?.string].compactMap { $0 }.joined(separator: "."),
-                 item["arguments"] ?? .object([:]))
+                ("mcp__\(item["server"]?.string ?? "")__\(item["tool"]?.string ?? "")", item["arguments"] ?? .object([:]))
             }
         return [.toolUse(tool: tool, input: input, callID: id)]
     }
 
     private func todo(_ item: [String: JSONValue]) -> [AgentEvent] {
         let items = (item["items"]?.array ?? []).compactMap(\.object).map {
-            (text: $0["text"]?.string ?? "", done: $0["completed"]?.bool ?? false, active: false)
+            TodoItem(text: $0["text"]?.string ?? "", done: $0["completed"]?.bool ?? false)
         }
         return progress(fromTodos: items).map { [$0] } ?? []
     }

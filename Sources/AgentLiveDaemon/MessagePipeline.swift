@@ -8,6 +8,8 @@ final class MessagePipeline: Sendable {
     private struct State {
         var throttle: TextThrottle<ContinuousClock.Instant>
         var nextSeq: Int64 = 1
+        /// Tool names by call id, so a result names its tool too.
+        var tools: [String: String] = [:]
     }
 
     let buffer: MessageBuffer
@@ -58,11 +60,13 @@ final class MessagePipeline: Sendable {
             message.tool = tool
             message.input = input
             message.callID = callID
+            if let callID { state.tools[callID] = tool }
         case .event(.toolResult(let output, let callID, let isError)):
             message.type = .toolResult
             message.output = output
             message.callID = callID
             message.isError = isError
+            message.tool = callID.flatMap { state.tools[$0] }
         case .event(.error(let text)):
             message.type = .error
             message.content = text

@@ -41,7 +41,8 @@ public struct ReplayRuntime: AgentRuntime {
     public func run(
         _ task: TaskDispatchPayload, in directory: URL, emit: @escaping @Sendable (AgentEvent) async -> Void
     ) async throws -> Outcome {
-        let lines = try String(contentsOf: session, encoding: .utf8).split(separator: "\n").map(String.init)
+        // Split on LF bytes only: U+2028 and CR LF inside a line are not line ends here.
+        let lines = try Data(contentsOf: session).split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
         let delays = (try? String(contentsOf: Self.timingFile(for: session), encoding: .utf8))?
             .split(whereSeparator: \.isNewline).compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? []
         guard let first = lines.first, let format = Format(firstLine: first) else { throw UnknownFormat() }
@@ -54,7 +55,7 @@ public struct ReplayRuntime: AgentRuntime {
             for event in parser.parse(line: line) { await reading.note(event, emit) }
         }
         for event in parser.finish() { await reading.note(event, emit) }
-        return reading.outcome ?? .completed(output: reading.lastText)
+        return reading.outcome ?? .completed(output: reading.lastText)  // parsers end with an outcome
     }
 
     static func timingFile(for session: URL) -> URL {
