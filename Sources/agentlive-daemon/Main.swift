@@ -29,6 +29,8 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "Folder for the daemon's id (AGENTLIVE_STATE_DIR).") var stateDir: String?
     @Option(help: "Extra redaction pattern (regular expression); repeatable.") var redact: [String] = []
     @Option(help: "JSON config file.") var config: String?
+    @Option(help: "Seconds between heartbeats.") var heartbeatInterval: Double = 10
+    @Option(help: "Seconds between claims while nothing is queued.") var pollInterval: Double = 1
     @Flag(help: "Handle one task, then exit.") var once = false
 
     struct FileSettings: Decodable {
@@ -81,6 +83,8 @@ struct DaemonCommand: AsyncParsableCommand {
         var settings = Daemon.Settings(daemonID: try daemonID(in: stateDir), agentID: agent)
         settings.maxTasks = maxTasks ?? environment["AGENTLIVE_MAX_TASKS"].flatMap(Int.init) ?? file.maxTasks ?? 1
         settings.once = once
+        settings.heartbeatInterval = .milliseconds(Int(heartbeatInterval * 1000))
+        settings.pollInterval = .milliseconds(Int(pollInterval * 1000))
         settings.runtimes = await RuntimeDetection.detect()
         let redactor = try Redactor(extraPatterns: redact + (file.redact ?? []))
         try await Daemon(
