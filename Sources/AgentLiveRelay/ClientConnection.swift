@@ -13,7 +13,13 @@ struct ClientConnection {
     var limits: ClientOutbox.Limits
     var authTimeout: Duration = .seconds(10)
     var closeGrace: Duration = .seconds(30)
+    /// Client frames are small control messages.
+    var maxMessageBytes = 64 << 10
     var logger: Logger
+
+    /// Frames up to this size are read whole, so the 1009 close that refuses one
+    /// reaches the client; larger ones make the library drop the connection.
+    static let maxFrameBytes = 1 << 20
 
     struct CloseTimedOut: Error {}
 
@@ -29,8 +35,11 @@ struct ClientConnection {
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                for try await message in inbound.messages(maxSize: 64 << 10) {
+                for try await message in inbound.messages(maxSize: maxMessageBytes) {
                     switch message {
+                    case .text(let text) where text.utf8.count > maxMessageBytes:
+                        // The library checks only fragmented messages against maxSize.
+                        outbox.requestClose(.messageTooLarge, reason: "frames are limited to \(maxMessageBytes) bytes")
                     case .text(let text): await session.receive(text)
                     case .binary: outbox.push(Frames.error("invalid_message", "Send text frames."))
                     }
@@ -38,7 +47,9 @@ struct ClientConnection {
             }
             group.addTask {
                 for await frame in outbox.frames {
-                    if outbox.closeRequest != nil { break }
+                    // A client too slow for its queue loses the backlog; any other
+                    // close (auth, shutdown) first delivers what was queued (the error).
+                    if outbox.closeRequest?.code == ClientOutbox.tryAgainLater { break }
                     outbox.taken(frame)
                     try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame)))
                 }

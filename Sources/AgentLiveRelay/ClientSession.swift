@@ -58,10 +58,8 @@ public final class ClientSession: Sendable {
         let current = user.withLock { $0 }
         switch (frame.type, current) {
         case ("auth", nil):
-            guard let text = frame.payload?.token, let token = PresentedToken(text) else {
-                return reject("unauthorized", "Invalid token.")
-            }
-            await authenticate(.success(token))
+            let token = frame.payload?.token.flatMap { PresentedToken($0) }
+            await authenticate(token.map { .success($0) } ?? .failure(MalformedCredentials()))
             if isAuthenticated { outbox.push(Frames.control("authenticated")) }
         case ("auth", _?):
             outbox.push(Frames.control("authenticated"))

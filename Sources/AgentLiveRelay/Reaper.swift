@@ -10,9 +10,8 @@ struct Reaper: Service {
     var logger: Logger
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: interval)
+        await cancelWhenGracefulShutdown {
+            while await sleep(interval) {
                 do {
                     let reaped = try await database.reapLostDaemons(timeoutSeconds: timeoutSeconds)
                     if reaped > 0 { logger.notice("failed tasks of lost daemons", metadata: ["tasks": "\(reaped)"]) }

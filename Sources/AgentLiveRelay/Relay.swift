@@ -60,7 +60,9 @@ public struct Relay {
         let app = Application(
             router: router,
             server: .http1WebSocketUpgrade(
-                configuration: .init(ws: .init(maxFrameSize: 64 << 10, autoPing: .enabled(timePeriod: .seconds(30)), closeTimeout: .seconds(5)))
+                configuration: .init(ws: .init(
+                    maxFrameSize: ClientConnection.maxFrameBytes, autoPing: .enabled(timePeriod: .seconds(30)),
+                    closeTimeout: .seconds(5)))
             ) { request, _, _ in
                 guard request.path?.split(separator: "?").first == "/ws" else { return .dontUpgrade }
                 let credentials = PresentedToken.from(request.headerFields)
@@ -123,14 +125,19 @@ struct ConnectionCounter: Service {
     var logger: Logger
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             var last = -1
-            while !Task.isCancelled {
+            repeat {
                 let count = hub.connectionCount
                 if count != last { logger.info("connections", metadata: ["count": "\(count)"]) }
                 last = count
-                try await Task.sleep(for: .seconds(60))
-            }
+            } while await sleep(.seconds(60))
         }
     }
+}
+
+/// Sleeps; false when cancelled (a service's loop then ends without an error,
+/// which would otherwise fail the whole service group at shutdown).
+func sleep(_ duration: Duration) async -> Bool {
+    (try? await Task.sleep(for: duration)) != nil
 }

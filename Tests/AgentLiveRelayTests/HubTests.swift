@@ -122,13 +122,18 @@ struct FakeDirectory: RelayDirectory {
         #expect(types(frames) == ["authenticated", "subscribed", "error/forbidden", "unsubscribed"])
     }
 
-    @Test func badCredentialsCloseWithPolicyViolation() async {
+    @Test(arguments: [
+        #"{"type":"auth","payload":{"token":"alu_nope"}}"#,
+        #"{"type":"auth","payload":{}}"#,
+        #"{"type":"auth","payload":{"token":"alu_\#(String(repeating: "c", count: 32))_\#(String(repeating: "d", count: 48))"}}"#,
+    ])
+    func badCredentialsAreAnsweredThenClosedWithPolicyViolation(frame: String) async {
         let (session, outbox, _) = makeSession()
-        await session.receive(#"{"type":"auth","payload":{"token":"alu_nope"}}"#)
-        #expect(outbox.closeRequest == nil)
-        await session.authenticate(.failure(MalformedCredentials()))
+        await session.receive(frame)
         #expect(outbox.closeRequest?.code == .policyViolation)
         #expect(!session.isAuthenticated)
+        let frames = await drain(outbox)
+        #expect(types(frames) == ["error/unauthorized"])
     }
 
     @Test func garbageIsAnsweredAndTheConnectionStays() async {

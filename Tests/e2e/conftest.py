@@ -7,9 +7,16 @@ Environment:
 
 Every HTTP response the suite receives is recorded; test_openapi.py validates them
 against deploy/openapi.yaml at the end of the run.
+
+WebSocket tests (test_relay.py) use the `live` fixture: `live.run(main)` runs the
+coroutine `main` in a fresh event loop, bounded in time; clients opened with
+`await live.connect(...)` are closed when it ends. Every wait on a frame is bounded.
 """
+import asyncio
+import json
 import os
 import pathlib
+import socket
 import subprocess
 import time
 import uuid
@@ -19,6 +26,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+import websockets
+from websockets.asyncio.client import connect as ws_connect
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BASE_URL = os.environ.get("AGENTLIVE_URL", "").rstrip("/")
@@ -369,6 +378,221 @@ def new_world() -> World:
     values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
     return World(slug=slug, email=email, password=password, user_label=user_label,
                  daemon_label=daemon_label, **values)
+
+
+# ---------------------------------------------------------------- relays
+
+def stack_settings() -> dict:
+    """What `stack up` saved: RELAY_PORT, RELAYS, PORT…"""
+    text = pathlib.Path(STACK_DIR, "settings").read_text()
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+@dataclass
+class Relay:
+    name: str  # relay, relay-2, …: run/<name>.pid, log/<name>.log
+    port: int
+
+    @property
+    def pid_file(self):
+        return pathlib.Path(STACK_DIR, "run", f"{self.name}.pid")
+
+    def pid(self) -> int:
+        return int(self.pid_file.read_text().strip())
+
+    def health(self):
+        """(status code, JSON body) of the relay's own /health, on its port."""
+        r = requests.get(f"http://127.0.0.1:{self.port}/health", timeout=TIMEOUT)
+        return r.status_code, r.json()
+
+    def connections(self) -> int:
+        return self.health()[1]["connections"]
+
+    def log(self) -> str:
+        return pathlib.Path(STACK_DIR, "log", f"{self.name}.log").read_text(errors="replace")
+
+
+def relays() -> list:
+    """The stack's relays (RELAYS=N: ports RELAY_PORT, RELAY_PORT+1, …)."""
+    settings = stack_settings()
+    first, count = int(settings.get("RELAY_PORT", 8081)), int(settings.get("RELAYS", 1))
+    return [Relay("relay" if i == 1 else f"relay-{i}", first + i - 1) for i in range(1, count + 1)]
+
+
+def relay_env(relay: Relay) -> dict:
+    """The environment the relay process runs with (its AGENTLIVE_WS_QUEUE_* limits)."""
+    raw = pathlib.Path(f"/proc/{relay.pid()}/environ").read_bytes()
+    return dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)
+
+
+def relays_healthy():
+    return all(r.health()[0] == 200 for r in relays())
+
+
+# ---------------------------------------------------------------- WebSocket clients
+
+WS_URL = ("ws" + BASE_URL[len("http"):] + "/ws") if BASE_URL.startswith("http") else ""
+WS_WAIT = 10  # seconds: the default bound of every wait for a frame
+
+
+def frame_json(type, payload=None) -> str:
+    return json.dumps({"type": type} if payload is None else {"type": type, "payload": payload})
+
+
+class LiveClient:
+    """One WebSocket connection to /ws (through nginx unless told otherwise)."""
+
+    def __init__(self, conn, label):
+        self.conn = conn
+        self.label = label
+
+    async def send(self, type, payload=None):
+        await self.conn.send(frame_json(type, payload))
+
+    async def recv(self, timeout=WS_WAIT) -> dict:
+        """The next frame, decoded. ConnectionClosed propagates; a timeout is a failure."""
+        try:
+            raw = await asyncio.wait_for(self.conn.recv(), timeout)
+        except asyncio.TimeoutError:
+            raise AssertionError(f"{self.label}: no frame within {timeout} s") from None
+        assert isinstance(raw, str), f"{self.label}: the server sent a binary frame"
+        return json.loads(raw)
+
+    async def expect(self, type, timeout=WS_WAIT, skip=()) -> dict:
+        """The next frame, which must have this type (frames whose type is in skip are passed over)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = await self.recv(max(0.01, deadline - time.monotonic()))
+            if frame.get("type") in skip:
+                continue
+            assert frame.get("type") == type, f"{self.label}: expected {type}, got {frame}"
+            return frame
+
+    async def expect_error(self, code, timeout=WS_WAIT) -> dict:
+        frame = await self.expect("error", timeout)
+        assert frame["payload"].get("code") == code, f"{self.label}: expected error {code}, got {frame}"
+        assert isinstance(frame["payload"].get("message"), str) and frame["payload"]["message"]
+        return frame["payload"]
+
+    async def auth(self, token):
+        await self.send("auth", {"token": token})
+        await self.expect("authenticated")
+
+    async def subscribe(self, issue_id):
+        await self.send("subscribe", {"issue_id": issue_id})
+        frame = await self.expect("subscribed")
+        assert frame["payload"] == {"issue_id": issue_id}, frame
+
+    async def barrier(self, timeout=WS_WAIT) -> list:
+        """Ping; the frames that came before the pong. Replies go through the same
+        queue as events, so every event published before the ping is among them."""
+        await self.send("ping")
+        frames = []
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = await self.recv(max(0.01, deadline - time.monotonic()))
+            if frame.get("type") == "pong":
+                return frames
+            frames.append(frame)
+
+    async def until(self, predicate, timeout, what) -> list:
+        """Frames up to and including the first for which predicate(frame) is true."""
+        frames = []
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{self.label}: no {what} within {timeout} s; "
+                                     f"got {len(frames)} frames, last {frames[-1:]}")
+            frame = await self.recv(left)
+            frames.append(frame)
+            if predicate(frame):
+                return frames
+
+    async def closed(self, timeout=WS_WAIT):
+        """Reads until the server closes; (close code it sent or None, frames read)."""
+        frames = []
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{self.label}: still open after {timeout} s "
+                                         f"({len(frames)} frames read, last {frames[-1:]})")
+                raw = await asyncio.wait_for(self.conn.recv(), left)
+                frames.append(json.loads(raw) if isinstance(raw, str) else raw)
+        except asyncio.TimeoutError:
+            raise AssertionError(f"{self.label}: still open after {timeout} s") from None
+        except websockets.ConnectionClosed as e:
+            return (e.rcvd.code if e.rcvd else None), frames
+
+    async def alive(self):
+        """The connection still answers (ping -> pong) and nothing else was pending."""
+        assert await self.barrier() == [], f"{self.label}: unexpected frames"
+
+
+class Live:
+    """Opens WebSocket clients and runs a test's coroutine; closes them all at the end."""
+
+    def __init__(self):
+        self.clients = []
+
+    async def connect(self, token=None, cookie=None, headers=None, url=None, label=None,
+                      first_frame=None, small_rcvbuf=False, **kw) -> LiveClient:
+        """token: Bearer header; cookie: the agentlive_session value; first_frame: token
+        sent as the auth frame. small_rcvbuf: a 4 KiB socket receive buffer (a reader
+        that stops reading stalls the relay quickly)."""
+        hdrs = dict(headers or {})
+        if token is not None:
+            hdrs["Authorization"] = f"Bearer {token}"
+        if cookie is not None:
+            hdrs["Cookie"] = f"agentlive_session={cookie}"
+        url = url or WS_URL
+        options = dict(additional_headers=hdrs, max_size=None, compression=None, proxy=None,
+                       open_timeout=WS_WAIT, close_timeout=2)
+        if small_rcvbuf:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.setblocking(False)
+            host, port = urlsplit(url).hostname, urlsplit(url).port
+            await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, (host, port)), WS_WAIT)
+            options["sock"] = sock
+        options.update(kw)
+        conn = await ws_connect(url, **options)
+        client = LiveClient(conn, label or f"client {len(self.clients) + 1}")
+        self.clients.append(client)
+        if first_frame is not None:
+            await client.auth(first_frame)
+        return client
+
+    async def _close_all(self):
+        async def close(c):
+            try:
+                await asyncio.wait_for(c.conn.close(), 3)
+            except BaseException:
+                c.conn.transport.abort()
+        await asyncio.gather(*(close(c) for c in self.clients), return_exceptions=True)
+        self.clients = []
+
+    def run(self, main, timeout=120):
+        """asyncio.run(main()), failing after timeout seconds."""
+        async def wrapper():
+            try:
+                return await asyncio.wait_for(main(), timeout)
+            except asyncio.TimeoutError:
+                raise AssertionError(f"the test's coroutine did not end within {timeout} s") from None
+            finally:
+                await self._close_all()
+        return asyncio.run(wrapper())
+
+
+@pytest.fixture
+def live():
+    return Live()
+
+
+def event_types(frames) -> list:
+    return [f["type"] for f in frames]
 
 
 @pytest.fixture
