@@ -67,6 +67,13 @@ $$;
 
 -- People -------------------------------------------------------------------
 
+create function agentlive.workspace_agent(p_workspace uuid, p_agent uuid) returns void
+language plpgsql stable as $$
+begin
+    perform 1 from agentlive.agent where id = p_agent and workspace_id = p_workspace;
+    if not found then perform agentlive.api_error(404, 'agent_not_found', 'No such agent in this workspace.'); end if;
+end $$;
+
 create function agentlive.member_issue(p_user uuid, p_issue uuid) returns agentlive.issue
 language plpgsql stable as $$
 declare i agentlive.issue;
@@ -154,8 +161,7 @@ declare
     i agentlive.issue := agentlive.member_issue(p_user, p_issue);
     t agentlive.task;
 begin
-    perform 1 from agentlive.agent where id = p_agent and workspace_id = i.workspace_id;
-    if not found then perform agentlive.api_error(404, 'agent_not_found', 'No such agent in this workspace.'); end if;
+    perform agentlive.workspace_agent(i.workspace_id, p_agent);
     begin
         insert into agentlive.task (issue_id, workspace_id, agent_id, title, description)
         values (i.id, i.workspace_id, p_agent, i.title, i.description) returning * into t;
@@ -255,8 +261,7 @@ create function agentlive.api_register(p_workspace uuid, p_daemon uuid, p_agent 
 returns jsonb
 language plpgsql as $$
 begin
-    perform 1 from agentlive.agent where id = p_agent and workspace_id = p_workspace;
-    if not found then perform agentlive.api_error(404, 'agent_not_found', 'No such agent in this workspace.'); end if;
+    perform agentlive.workspace_agent(p_workspace, p_agent);
     insert into agentlive.daemon (id, workspace_id, agent_id, runtimes)
     values (p_daemon, p_workspace, p_agent, p_runtimes)
     on conflict (id) do update
@@ -300,8 +305,7 @@ language plpgsql as $$
 declare t agentlive.task;
 begin
     perform agentlive.live_daemon(p_workspace, p_daemon);
-    perform 1 from agentlive.agent where id = p_agent and workspace_id = p_workspace;
-    if not found then perform agentlive.api_error(404, 'agent_not_found', 'No such agent in this workspace.'); end if;
+    perform agentlive.workspace_agent(p_workspace, p_agent);
     update agentlive.task set status = 'dispatched', daemon_id = p_daemon, dispatched_at = now()
     where id = (select id from agentlive.task
                 where agent_id = p_agent and status = 'queued'

@@ -23,16 +23,21 @@ public struct Redactor: @unchecked Sendable {
         #"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"#,  // JWTs
     ]
 
-    /// `password=…`, `api_key: "…"`, `SECRET_TOKEN=…`: the name stays, the value goes.
-    /// A colon counts only before a quoted value, so `token: string` in code stays.
-    static let assignment = #"(?i)\b([A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)[A-Za-z0-9_.-]*)(["']?\s*=\s*|["']?\s*:\s*(?=["']))("[^"\n]*"|'[^'\n]*'|[^\s"',;]+)"#
+    /// Every repetition that could span a long run of characters is bounded, so a
+    /// megabyte of output costs linear time, not quadratic backtracking.
+    /// Patterns that keep their context (groups 1 and 2) and lose the secret (group 3).
+    /// `password=…`, `api_key: "…"`, `SECRET_TOKEN=…`: the name stays, the value goes;
+    /// a colon counts only before a quoted value, so `token: string` in code stays.
+    /// `scheme://user:password@host`: the password goes.
+    static let contextual = [assignment, #"([a-z][a-z0-9+.-]{0,15}://)([^/\s:@]{1,100}:)([^@\s/]{1,200})(?=@)"#]
+    static let assignment = #"(?i)\b([A-Za-z0-9_.-]{0,40}(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)[A-Za-z0-9_.-]{0,40})(["']?\s*=\s*|["']?\s*:\s*(?=["']))("[^"\n]*"|'[^'\n]*'|[^\s"',;]+)"#
 
     private let patterns: [NSRegularExpression]
-    private let assignmentPattern: NSRegularExpression
+    private let contextualPatterns: [NSRegularExpression]
 
     public init(extraPatterns: [String] = []) throws {
         patterns = try (Self.defaultPatterns + extraPatterns).map { try NSRegularExpression(pattern: $0) }
-        assignmentPattern = try NSRegularExpression(pattern: Self.assignment)
+        contextualPatterns = try Self.contextual.map { try NSRegularExpression(pattern: $0) }
     }
 
     public func redact(_ text: String) -> String {
@@ -41,7 +46,10 @@ public struct Redactor: @unchecked Sendable {
             result = pattern.stringByReplacingMatches(
                 in: result, range: NSRange(result.startIndex..., in: result), withTemplate: Self.replacement)
         }
-        return assignmentPattern.stringByReplacingMatches(
-            in: result, range: NSRange(result.startIndex..., in: result), withTemplate: "$1$2\(Self.replacement)")
+        for pattern in contextualPatterns {
+            result = pattern.stringByReplacingMatches(
+                in: result, range: NSRange(result.startIndex..., in: result), withTemplate: "$1$2\(Self.replacement)")
+        }
+        return result
     }
 }

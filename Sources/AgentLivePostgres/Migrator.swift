@@ -38,6 +38,7 @@ public struct Migrator {
     public func migrate(_ migrations: [Migration]) throws(PostgresError) -> [String] {
         try connection.execute(
             script: """
+                set client_min_messages to warning;
                 create table if not exists \(table) (
                     version integer primary key,
                     name text not null,

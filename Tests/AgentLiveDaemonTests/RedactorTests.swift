@@ -26,6 +26,8 @@ import Testing
         #expect(redactor.redact("password=hunter2 user=bob") == "password=[redacted] user=bob")
         #expect(redactor.redact(#"DB_PASSWORD="s3 cr3t" next"#) == "DB_PASSWORD=[redacted] next")
         #expect(redactor.redact(#"{"api_key": "abc123"}"#) == #"{"api_key": [redacted]}"#)
+        #expect(redactor.redact("DATABASE_URL=postgres://ledger:hunter2@db:5432/x") == "DATABASE_URL=postgres://ledger:[redacted]@db:5432/x")
+        #expect(redactor.redact("see https://example.com/a:b@c") == "see https://example.com/a:b@c")
         // Code that names a type is not a secret.
         #expect(redactor.redact("let token: String = read()") == "let token: String = read()")
     }
