@@ -1,6 +1,7 @@
 import AgentLiveWire
 import Foundation
 import Subprocess
+import Synchronization
 import SystemPackage
 
 #if canImport(Glibc)
@@ -77,26 +78,30 @@ public struct ProcessRuntime: AgentRuntime {
             "AGENTLIVE_TASK_TITLE": task.title, "AGENTLIVE_TASK_DESCRIPTION": task.description,
         ])
         let format = self.format
-        let grace = stopGrace
-        let result = try await Subprocess.run(
-            executable.hasPrefix("/") ? .path(FilePath(executable)) : .name(executable),
-            arguments: Arguments(arguments(task)),
-            environment: environment,
-            workingDirectory: FilePath(directory.path),
-            platformOptions: options,
-            input: .none, output: .sequence, error: .sequence
-        ) { execution in
-            let group = execution.processIdentifier.value
-            return try await withTaskCancellationHandler {
-                try await Self.read(execution.standardOutput, execution.standardError, format: format, emit: emit)
-            } onCancel: {
-                kill(-group, SIGTERM)
-                Task.detached {
-                    try? await Task.sleep(for: grace)
-                    kill(-group, SIGKILL)
+        let group = ProcessGroup()
+        let result: ExecutionResult<Reading, SequenceOutput, SequenceOutput>
+        do {
+            result = try await Subprocess.run(
+                executable.hasPrefix("/") ? .path(FilePath(executable)) : .name(executable),
+                arguments: Arguments(arguments(task)),
+                environment: environment,
+                workingDirectory: FilePath(directory.path),
+                platformOptions: options,
+                input: .none, output: .sequence, error: .sequence
+            ) { execution in
+                group.attach(execution.processIdentifier.value)
+                return try await withTaskCancellationHandler {
+                    try await Self.read(execution.standardOutput, execution.standardError, format: format, emit: emit)
+                } onCancel: {
+                    group.terminate()
                 }
             }
+        } catch {
+            await group.stop(grace: stopGrace)
+            throw error
         }
+        // Whatever the agent left running in its group goes with it.
+        await group.stop(grace: stopGrace)
         let reading = result.closureResult
         if let outcome = reading.outcome { return outcome }
         switch result.terminationStatus {
@@ -150,5 +155,33 @@ extension ProcessRuntime.Reading {
         }
         if case .finished = event { return }
         await emit(event)
+    }
+}
+
+/// The agent's process group: stopping it stops everything the agent started.
+final class ProcessGroup: Sendable {
+    private let id = Atomic<pid_t>(0)
+
+    func attach(_ pid: pid_t) { id.store(pid, ordering: .relaxed) }
+
+    func terminate() {
+        let group = id.load(ordering: .relaxed)
+        if group > 0 { kill(-group, SIGTERM) }
+    }
+
+    /// SIGTERM, up to `grace` for the group to go, then SIGKILL: nothing of it
+    /// outlives this call. Runs in its own task, so a cancelled caller waits too.
+    func stop(grace: Duration) async {
+        let group = id.load(ordering: .relaxed)
+        guard group > 0 else { return }
+        await Task {
+            guard kill(-group, SIGTERM) == 0 else { return }  // nothing left
+            let deadline = ContinuousClock.now + grace
+            while ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(50))
+                if kill(-group, 0) != 0 { return }
+            }
+            kill(-group, SIGKILL)
+        }.value
     }
 }

@@ -78,19 +78,33 @@ final class MessagePipeline: Sendable {
     }
 }
 
-/// The latest progress report, sent when it changed.
+/// The latest progress report. A value counts as sent only once the server took
+/// it, so a report lost to a cancelled or failed request is sent again.
 final class LatestProgress: Sendable {
-    private let state = Mutex<(value: TaskProgressPayload?, sent: Bool)>((nil, true))
-
-    func set(_ value: TaskProgressPayload) {
-        state.withLock { $0 = (value, false) }
+    private struct State {
+        var value: TaskProgressPayload?
+        var version = 0
+        var sentVersion = 0
     }
 
-    /// The value not sent yet, if any, now marked as sent.
-    func takeUnsent() -> TaskProgressPayload? {
-        state.withLock { state in
-            defer { state.sent = true }
-            return state.sent ? nil : state.value
+    private let state = Mutex(State())
+
+    func set(_ value: TaskProgressPayload) {
+        state.withLock {
+            $0.value = value
+            $0.version += 1
         }
+    }
+
+    /// The value the server has not taken yet, with its version for `confirm`.
+    func unsent() -> (value: TaskProgressPayload, version: Int)? {
+        state.withLock { state in
+            guard state.version > state.sentVersion, let value = state.value else { return nil }
+            return (value, state.version)
+        }
+    }
+
+    func confirm(_ version: Int) {
+        state.withLock { $0.sentVersion = max($0.sentVersion, version) }
     }
 }

@@ -106,7 +106,7 @@ struct TaskRunner: Sendable {
         case .daemonStopping?:
             await report(.failed(error: "the daemon stopped before the task finished"), task, logger)
         case nil:
-            await sendProgress(pipeline.progress, task)
+            await sendProgress(pipeline.progress, task, retrying: true)
             await report(outcome ?? .failed(error: "the agent ended without a result"), task, logger)
         }
     }
@@ -133,9 +133,13 @@ struct TaskRunner: Sendable {
         return false
     }
 
-    private func sendProgress(_ progress: LatestProgress, _ task: TaskDispatchPayload) async {
-        guard let value = progress.takeUnsent() else { return }
-        try? await api.progress(task: task.taskID, value)
+    /// Sends the latest progress if the server does not have it yet; `retrying`
+    /// for the last report of a task, which must not be lost.
+    private func sendProgress(_ progress: LatestProgress, _ task: TaskDispatchPayload, retrying: Bool = false) async {
+        guard let (value, version) = progress.unsent() else { return }
+        let post = { () async throws(DaemonAPIError) in try await api.progress(task: task.taskID, value) }
+        let sent = retrying ? (try? await withRetry(post)) != nil : (try? await post()) != nil
+        if sent { progress.confirm(version) }
     }
 
     /// Completes or fails the task, retrying while the server is unreachable. Runs
