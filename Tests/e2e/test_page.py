@@ -10,6 +10,7 @@ test_screenshots, writing card-working.png, card-tool-expanded.png and
 card-finished.png; AGENTLIVE_SCREENSHOT_SCHEME=dark and AGENTLIVE_SCREENSHOT_WIDTH=390
 vary them. AGENTLIVE_PAGE_SOAK=1 runs the 20,000-message soak test.
 """
+import json
 import os
 import pathlib
 import re
@@ -19,10 +20,11 @@ import time
 
 import pytest
 
+from test_daemon import daemons, expected_outcome, replay_args  # noqa: F401 (daemons is a fixture)
 from conftest import (BASE_URL, Client, batch, describe, lit, msg, post_with_retry, relays,
                       relays_healthy, sql, stack, wait_until)
 
-sync_api = pytest.importorskip("playwright.sync_api")
+from playwright import sync_api  # noqa: E402 (installed by deploy/dev/stack test)
 
 CHROMIUM = os.environ.get("AGENTLIVE_CHROMIUM", "/usr/bin/chromium")
 WAIT_MS = 15_000  # default bound of every Playwright wait
@@ -324,6 +326,32 @@ def test_card_follows_a_task_from_assignment_to_result(world, page):
     assert page.get_attribute(".tl-completed a", "href") == "https://example.test/pr/7"
     page.wait_for_selector(".issue-meta .pill:has-text('Done')")
     page.wait_for_selector(".page-status:has-text('completed')")
+
+
+def test_a_real_daemon_replaying_a_claude_session_drives_the_card(world, page, daemons):
+    """Assign in the page to an agent served by the real daemon (as the demo does)."""
+    issue = world.create_issue(title="Replay a real session")
+    daemon = daemons(world, *replay_args("claude-long", 4))  # ~10 s
+    sign_in(page, world)
+    open_issue(page, issue["id"])
+    page.select_option("#assign-agent", world.agent_id)
+    page.click(".assign-form button[type=submit]")
+    page.wait_for_selector(".agent-live-card[data-state=working]", timeout=20_000)
+    page.wait_for_selector(".agent-live-card .card-log > .msg-tool[data-type=tool_use]", timeout=20_000)
+    page.wait_for_selector(".agent-live-card .card-log > .msg-text", timeout=20_000)
+    page.wait_for_selector(".agent-live-card .card-step", timeout=20_000)
+    page.wait_for_selector(".agent-live-card", state="detached", timeout=60_000)
+    output = expected_outcome("claude-long")["output"]
+    page.wait_for_selector(f".timeline .tl-completed:has-text({json.dumps(output.splitlines()[0][:40])})")
+    task_id = sql(f"select id from agentlive.task where issue_id = {lit(issue['id'])}")
+    n = int(sql(f"select count(*) from agentlive.task_message where task_id = {lit(task_id)}"))
+    page.click(".tl-completed .tl-transcript")
+    page.wait_for_selector(".transcript-dialog[open]")
+    page.wait_for_function("n => document.querySelectorAll('.transcript-dialog [data-seq]').length >= n",
+                           arg=n, timeout=20_000)
+    seqs = page.eval_on_selector_all(".transcript-dialog [data-seq]", JS_SEQS)
+    assert_exactly(seqs, 1, n)
+    assert daemon.p.poll() is None, "the daemon keeps serving after a task"
 
 
 def test_transcript_shows_the_whole_session_paged(world, page):
