@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "agentlive-api", targets: ["agentlive-api"]),
         .executable(name: "agentlive-relay", targets: ["agentlive-relay"]),
         .executable(name: "agentlive-daemon", targets: ["agentlive-daemon"]),
+        // libFuzzer target (deploy/dev/fuzz); a normal build replays input files.
+        .executable(name: "agentlive-fuzz", targets: ["agentlive-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -114,6 +116,20 @@ let package = Package(
             dependencies: [
                 "AgentLiveDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Request parsing and body validation under libFuzzer: built with
+        // `-sanitize=fuzzer -DFUZZING` by deploy/dev/fuzz, plain (a replayer) otherwise.
+        .executableTarget(
+            name: "agentlive-fuzz",
+            dependencies: [
+                "AgentLiveAPI",
+                "AgentLiveFastCGI",
+                "AgentLivePostgres",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -133,7 +133,8 @@ extension AgentLiveAPI {
         let body = try RequestBody.decode(NewIssue.self, from: request)
         try Validate.nonEmpty(body.title, field: "title")
         try Validate.text(body.title, field: "title", maxBytes: 2000)
-        if body.title.count > 500 { throw .invalidValue("Field 'title' is longer than 500 characters.") }
+        // Counted as PostgreSQL counts (code points), not as grapheme clusters.
+        if body.title.unicodeScalars.count > 500 { throw .invalidValue("Field 'title' is longer than 500 characters.") }
         try Validate.text(body.description, field: "description", maxBytes: configuration.maxContentBytes)
         let workspace = try body.workspaceID.map { (text) throws(APIError) in try Validate.uuid(text, field: "workspace_id") }
         return try document(.created, "api_create_issue", [user, workspace, body.title, body.description ?? ""])
@@ -252,7 +253,7 @@ extension AgentLiveAPI {
         let body = try RequestBody.decode(TaskProgressPayload.self, from: request)
         try Validate.sameTask(body.taskID, task)
         try Validate.text(body.summary, field: "summary", maxBytes: configuration.maxSummaryCharacters * 4)
-        if body.summary.count > configuration.maxSummaryCharacters {
+        if body.summary.unicodeScalars.count > configuration.maxSummaryCharacters {
             throw .invalidValue("Field 'summary' is longer than \(configuration.maxSummaryCharacters) characters.")
         }
         if let step = body.step, step < 0 { throw .invalidValue("Field 'step' must not be negative.") }
@@ -267,7 +268,9 @@ extension AgentLiveAPI {
 
     private func complete(_ request: APIRequest, _ task: String) throws(APIError) -> APIResponse {
         let workspace = try requireDaemon(request)
-        let body = try RequestBody.decode(TaskCompletedPayload.self, from: request)
+        // Every field is optional, so no body at all is a completion without output.
+        let body = request.body?.isEmpty == false
+            ? try RequestBody.decode(TaskCompletedPayload.self, from: request) : TaskCompletedPayload()
         try Validate.sameTask(body.taskID, task)
         try Validate.text(body.output, field: "output", maxBytes: configuration.maxContentBytes, tooLarge: .messageTooLarge)
         try Validate.text(body.prURL, field: "pr_url", maxBytes: 2000)

@@ -73,7 +73,7 @@ enum RequestBody {
         case is Int.Type, is Int64.Type: return "an integer"
         case is Bool.Type: return "a boolean"
         case is [String].Type: return "an array of strings"
-        default: return "of another type (\(type))"
+        default: return "of another JSON type"
         }
     }
 }

@@ -19,8 +19,10 @@ extension APIError {
             self.init(HTTPStatusCode(state.dropFirst(2)), message, detail ?? message)
         case .server(let state, let message, _) where state.hasPrefix("22"):
             self = .invalidValue("Invalid value: \(message).")
-        case .server(let state, _, _) where state.hasPrefix("23"):
+        case .server("23505", _, _):
             self.init(.conflict, "conflict", "The request conflicts with the current state; reload and retry.")
+        case .server(let state, let message, _) where state.hasPrefix("23"):
+            self = .invalidValue("Invalid value: \(message).")  // a check or foreign key constraint
         case .server(let state, _, _) where state.hasPrefix("57P") || state.hasPrefix("08") || state == "53300":
             self = .databaseUnavailable
         case .server:
