@@ -22,10 +22,14 @@ public final class ClientSession: Sendable {
     private let directory: any RelayDirectory
     private let user = Mutex<String?>(nil)
 
-    public init(outbox: ClientOutbox, hub: Hub, directory: any RelayDirectory) {
+    /// How long a query may take before the client is answered `unavailable`.
+    private let queryTimeout: Duration
+
+    public init(outbox: ClientOutbox, hub: Hub, directory: any RelayDirectory, queryTimeout: Duration = .seconds(5)) {
         self.outbox = outbox
         self.hub = hub
         self.directory = directory
+        self.queryTimeout = queryTimeout
     }
 
     public var isAuthenticated: Bool { user.withLock { $0 != nil } }
@@ -40,9 +44,22 @@ public final class ClientSession: Sendable {
         var payload: Payload?
     }
 
-    /// Credentials that came with the upgrade request (cookie or Bearer header).
+    /// Credentials that came with the upgrade request (cookie or Bearer header), or
+    /// in an `auth` frame. A database that does not answer is not a bad token: the
+    /// client is told to come back (1013) rather than to sign in again.
     public func authenticate(_ presented: Result<PresentedToken, MalformedCredentials>) async {
-        guard case .success(let token) = presented, let id = try? await directory.user(for: token) else {
+        let id: String?
+        do {
+            guard case .success(let token) = presented else { throw MalformedCredentials() }
+            id = try await withDeadline(queryTimeout) { [directory] in try await directory.user(for: token) }
+        } catch is MalformedCredentials {
+            id = nil
+        } catch {
+            outbox.push(Frames.error("unavailable", "The database is unavailable; reconnect shortly."))
+            outbox.requestClose(ClientOutbox.tryAgainLater, reason: "database unavailable")
+            return
+        }
+        guard let id else {
             outbox.push(Frames.error("unauthorized", "Invalid, expired or revoked credentials."))
             outbox.requestClose(.policyViolation, reason: "unauthorized")
             return
@@ -88,7 +105,7 @@ public final class ClientSession: Sendable {
             return reject("too_many_subscriptions", "At most \(Self.maxSubscriptions) issues per connection.", issue)
         }
         do {
-            guard try await directory.canView(user: user, issue: issue) else {
+            guard try await withDeadline(queryTimeout, { [directory] in try await directory.canView(user: user, issue: issue) }) else {
                 // The same answer for an issue that does not exist: it reveals nothing.
                 return reject("forbidden", "You cannot watch this issue.", issue)
             }

@@ -151,6 +151,9 @@ import Testing
         #expect(harness.send(.post, progress, token: harness.daemonToken, json: #"{"summary":"s","step":-1}"#).status == 422)
         #expect(harness.send(.post, "/api/issues", token: harness.userToken, json: #"{"title":"   "}"#).status == 422)
         #expect(harness.send(.post, "/api/issues", token: harness.userToken, json: #"{"title":"t","workspace_id":"w"}"#).status == 422)
+        // 400 graphemes of two code points each: PostgreSQL would count 800.
+        let title = String(repeating: "e\u{301}", count: 400)
+        #expect(harness.send(.post, "/api/issues", token: harness.userToken, json: #"{"title":"\#(title)"}"#).status == 422)
         #expect(harness.database.endpointCalls.isEmpty)
         #expect(harness.send(.post, progress, token: harness.daemonToken, json: #"{"summary":"s","step":2,"total":2}"#).status == 200)
     }
@@ -171,6 +174,7 @@ import Testing
         (PostgresError.server(sqlState: "AL404", message: "issue_not_found", detail: "No such issue."), 404, "issue_not_found"),
         (PostgresError.server(sqlState: "22P02", message: "invalid input syntax", detail: nil), 422, "invalid_value"),
         (PostgresError.server(sqlState: "23505", message: "duplicate key", detail: nil), 409, "conflict"),
+        (PostgresError.server(sqlState: "23514", message: "check constraint", detail: nil), 422, "invalid_value"),
         (PostgresError.server(sqlState: "57P01", message: "terminating", detail: nil), 503, "database_unavailable"),
         (PostgresError.connection("no route"), 503, "database_unavailable"),
         (PostgresError.server(sqlState: "42883", message: "no such function", detail: nil), 500, "internal_error"),
