@@ -237,22 +237,20 @@ returns jsonb
 language plpgsql stable as $$
 declare
     t agentlive.task := agentlive.visible_task(p_user, p_workspace, p_task);
-    v_bound bigint;
     v_page jsonb;
     v_last bigint;
 begin
-    -- The seq of the p_limit-th message, so the page can be read in one ordered range scan.
-    select seq into v_bound from agentlive.task_message
-    where task_id = t.id and seq > p_after order by seq offset p_limit - 1 limit 1;
+    -- One ordered range scan with a LIMIT: the bound stays in the plan even when
+    -- PL/pgSQL switches to a generic plan after a few calls.
     select coalesce(jsonb_agg(agentlive.message_json(m, t.issue_id) order by m.seq), '[]'), max(m.seq)
     into v_page, v_last
-    from agentlive.task_message m
-    where m.task_id = t.id and m.seq > p_after and (v_bound is null or m.seq <= v_bound);
+    from (select * from agentlive.task_message
+          where task_id = t.id and seq > p_after order by seq limit p_limit) m;
     return jsonb_build_object(
         'messages', v_page,
         'last_seq', coalesce(v_last, p_after),
-        'has_more', v_bound is not null and exists (
-            select 1 from agentlive.task_message where task_id = t.id and seq > v_bound));
+        'has_more', v_last is not null and exists (
+            select 1 from agentlive.task_message where task_id = t.id and seq > v_last));
 end $$;
 
 -- Daemons ------------------------------------------------------------------
