@@ -1,4 +1,5 @@
 import AgentLivePostgres
+import HTTPTypes
 
 /// The seam between the API and PostgreSQL: tests can stand in their own.
 public protocol SQLDatabase: AnyObject {
@@ -16,7 +17,7 @@ extension APIError {
         case .connection:
             self = .databaseUnavailable
         case .server(let state, let message, let detail) where state.hasPrefix("AL"):
-            self.init(HTTPStatusCode(state.dropFirst(2)), message, detail ?? message)
+            self.init(HTTPResponse.Status(code: Int(state.dropFirst(2)) ?? 500), message, detail ?? message)
         case .server(let state, let message, _) where state.hasPrefix("22"):
             self = .invalidValue("Invalid value: \(message).")
         case .server("23505", _, _):
@@ -29,10 +30,4 @@ extension APIError {
             self = .internalError
         }
     }
-}
-
-import HTTPTypes
-
-private func HTTPStatusCode(_ digits: Substring) -> HTTPResponse.Status {
-    HTTPResponse.Status(code: Int(digits) ?? 500)
 }

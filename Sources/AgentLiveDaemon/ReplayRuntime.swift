@@ -55,7 +55,8 @@ public struct ReplayRuntime: AgentRuntime {
             for event in parser.parse(line: line) { await reading.note(event, emit) }
         }
         for event in parser.finish() { await reading.note(event, emit) }
-        return reading.outcome ?? .completed(output: reading.lastText)  // parsers end with an outcome
+        // Both parsers end with an outcome (a failure when the session had none).
+        return reading.outcome ?? .failed(error: "the session ended without an outcome")
     }
 
     static func timingFile(for session: URL) -> URL {
