@@ -201,6 +201,16 @@ def start_task(world, issue_id):
 
 # ---------------------------------------------------------------- tests
 
+def watch_running_task(world, page, title):
+    """A running task on a new issue, its page open with the card live: (issue, task id)."""
+    issue = world.create_issue(title=title)
+    task_id = start_task(world, issue["id"])
+    sign_in(page, world)
+    open_issue(page, issue["id"])
+    page.wait_for_selector(".agent-live-card .card-conn[data-state=live]")
+    return issue, task_id
+
+
 def test_sign_in_required_and_sign_out(world, page):
     issue = world.create_issue(title="Needs a login")
     page.goto(f"{BASE_URL}/issues/{issue['id']}")
@@ -413,11 +423,7 @@ def kill_relays():
 
 
 def test_card_resumes_after_the_relays_restart(world, page):
-    issue = world.create_issue(title="Relay goes away")
-    task_id = start_task(world, issue["id"])
-    sign_in(page, world)
-    open_issue(page, issue["id"])
-    page.wait_for_selector(".agent-live-card .card-conn[data-state=live]")
+    issue, task_id = watch_running_task(world, page, "Relay goes away")
     n = 600
     streamer = Streamer(world, task_id, messages(1, n), per_batch=5, pause=0.05)
     streamer.start()
@@ -509,11 +515,7 @@ def assert_bounded_card(page, n):
 
 
 def test_card_keeps_up_and_keeps_its_dom_bounded(world, page):
-    issue = world.create_issue(title="Firehose")
-    task_id = start_task(world, issue["id"])
-    sign_in(page, world)
-    open_issue(page, issue["id"])
-    page.wait_for_selector(".agent-live-card .card-conn[data-state=live]")
+    issue, task_id = watch_running_task(world, page, "Firehose")
     post_all(world, task_id, 1, 200)
     wait_card_holds(page, 200)
 
@@ -536,11 +538,7 @@ def test_card_keeps_up_and_keeps_its_dom_bounded(world, page):
 
 @pytest.mark.skipif(os.environ.get("AGENTLIVE_PAGE_SOAK") != "1", reason="set AGENTLIVE_PAGE_SOAK=1")
 def test_soak_20000_messages_at_200_per_second(world, page):
-    issue = world.create_issue(title="Soak")
-    task_id = start_task(world, issue["id"])
-    sign_in(page, world)
-    open_issue(page, issue["id"])
-    page.wait_for_selector(".agent-live-card .card-conn[data-state=live]")
+    issue, task_id = watch_running_task(world, page, "Soak")
     n = 20_000
     worst = stream_and_sample(page, Streamer(world, task_id, messages(1, n), per_batch=20, pause=0.1), every=1)
     assert worst < 1.0, f"the page took {worst:.2f} s to answer while streaming"
