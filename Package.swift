@@ -28,6 +28,7 @@ let package = Package(
         // C libraries the design names, found through pkg-config.
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CMalloc"),
 
         // The wire types every process shares (API, relay, daemon, tests).
         .target(name: "AgentLiveWire"),
@@ -72,6 +73,7 @@ let package = Package(
             dependencies: [
                 "AgentLiveCredentials",
                 "AgentLiveWire",
+                "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),

@@ -2,11 +2,27 @@ import NIOCore
 import NIOWebSocket
 import Synchronization
 
-/// The frames waiting for one WebSocket client, bounded in count and bytes.
+/// Where a client's frames go: its WebSocket channel (`ChannelClientWriter`), or a
+/// test's stand-in.
+public protocol ClientWriter: Sendable {
+    /// Writes the frames in order with one flush, and calls `done` once they have
+    /// left (or the connection failed). The outbox has at most one write in flight.
+    func write(_ frames: [ByteBuffer], done: @escaping @Sendable () -> Void)
+    /// Starts the close handshake, after everything written before.
+    func close(_ code: WebSocketErrorCode, reason: String)
+    /// Drops the connection: a peer that does not read cannot take a close frame.
+    func abort()
+}
+
+/// The frames waiting for one WebSocket client, bounded in count and bytes, and
+/// the client's deadlines.
 ///
-/// Publishing never waits: a client that falls behind by more than the bounds is
-/// marked to be closed with 1013 (try again later) and its backlog is dropped, so
-/// one slow reader cannot slow the others or grow the relay's memory.
+/// Publishing never waits: frames queue while one batch is being written, and the
+/// next write takes the whole queue with one flush. A client that falls behind by
+/// more than the bounds is closed with 1013 (try again later) and its backlog is
+/// dropped, so one slow reader cannot slow the others or grow the relay's memory.
+/// There is no task per client: writes are driven by pushes and completions, and
+/// deadlines by `checkDeadline`, which the hub's sweeper calls for every client.
 public final class ClientOutbox: Sendable {
     public struct Limits: Sendable, Equatable {
         public var frames: Int
@@ -23,61 +39,143 @@ public final class ClientOutbox: Sendable {
         public var reason: String
     }
 
-    private struct State {
-        var queuedFrames = 0
-        var queuedBytes = 0
-        var close: CloseRequest?
+    public struct Deadlines: Sendable {
+        /// A connection must authenticate this long after it opened.
+        public var authenticate: Duration
+        /// After a close request, how long the peer has to take it before the
+        /// connection is dropped.
+        public var closeGrace: Duration
+
+        public init(authenticate: Duration = .seconds(10), closeGrace: Duration = .seconds(30)) {
+            self.authenticate = authenticate
+            self.closeGrace = closeGrace
+        }
     }
 
-    public let frames: AsyncStream<ByteBuffer>
-    private let continuation: AsyncStream<ByteBuffer>.Continuation
+    private enum Deadline {
+        case authenticate(ContinuousClock.Instant)
+        case closeHandshake(ContinuousClock.Instant)
+    }
+
+    /// What to do with the writer once the lock is released.
+    private enum Action {
+        case none
+        case write([ByteBuffer])
+        case close(CloseRequest)
+        case abort
+    }
+
+    private struct State {
+        var queued: [ByteBuffer] = []
+        var queuedBytes = 0
+        var writing = false
+        var close: CloseRequest?
+        var closeSent = false
+        var deadline: Deadline?
+
+        /// The next step when no write is in flight: the queue, else a pending close.
+        mutating func next() -> Action {
+            if !queued.isEmpty {
+                defer { (queued, queuedBytes) = ([], 0) }
+                writing = true
+                return .write(queued)
+            }
+            writing = false
+            if let close, !closeSent {
+                closeSent = true
+                return .close(close)
+            }
+            return .none
+        }
+    }
+
     private let limits: Limits
-    private let state = Mutex(State())
+    private let deadlines: Deadlines
+    private let writer: any ClientWriter
+    private let state: Mutex<State>
 
     public static let tryAgainLater = WebSocketErrorCode(codeNumber: 1013)
 
-    public init(limits: Limits) {
-        (frames, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
+    public init(limits: Limits, deadlines: Deadlines = .init(), writer: any ClientWriter) {
         self.limits = limits
+        self.deadlines = deadlines
+        self.writer = writer
+        state = Mutex(State(deadline: .authenticate(.now + deadlines.authenticate)))
     }
 
     /// Queues a frame; past the limits, asks for the client to be closed instead.
     public func push(_ frame: ByteBuffer) {
-        let accepted = state.withLock { state -> Bool in
-            guard state.close == nil else { return false }
-            if state.queuedFrames + 1 > limits.frames || state.queuedBytes + frame.readableBytes > limits.bytes {
-                state.close = CloseRequest(code: Self.tryAgainLater, reason: "too slow: reconnect and catch up")
-                return false
-            }
-            state.queuedFrames += 1
-            state.queuedBytes += frame.readableBytes
-            return true
-        }
-        if accepted {
-            continuation.yield(frame)
-        } else {
-            continuation.finish()
-        }
+        push(contentsOf: CollectionOfOne(frame))
     }
 
-    /// The writer took a frame off the queue.
-    public func taken(_ frame: ByteBuffer) {
-        state.withLock {
-            $0.queuedFrames -= 1
-            $0.queuedBytes -= frame.readableBytes
-        }
+    /// Queues frames that belong together (one notification's messages): they go
+    /// out in one write.
+    public func push(contentsOf frames: some Collection<ByteBuffer>) {
+        perform(
+            state.withLock { state -> Action in
+                guard state.close == nil else { return .none }
+                let bytes = frames.reduce(0) { $0 + $1.readableBytes }
+                if state.queued.count + frames.count > limits.frames || state.queuedBytes + bytes > limits.bytes {
+                    return close(&state, CloseRequest(code: Self.tryAgainLater, reason: "too slow: reconnect and catch up"))
+                }
+                state.queued.append(contentsOf: frames)
+                state.queuedBytes += bytes
+                return state.writing ? .none : state.next()
+            })
     }
 
-    /// Asks the writer to close the connection with `code` (the first request wins).
+    /// Asks for the connection to be closed with `code` once what is queued has
+    /// been written (the first request wins).
     public func requestClose(_ code: WebSocketErrorCode, reason: String) {
+        perform(state.withLock { close(&$0, CloseRequest(code: code, reason: reason)) })
+    }
+
+    private func close(_ state: inout State, _ request: CloseRequest) -> Action {
+        guard state.close == nil else { return .none }
+        state.close = request
+        state.deadline = .closeHandshake(.now + deadlines.closeGrace)
+        // A client too slow for its queue loses the backlog; any other close (auth,
+        // shutdown) first delivers what was queued (the error that explains it).
+        if request.code == Self.tryAgainLater { (state.queued, state.queuedBytes) = ([], 0) }
+        return state.writing ? .none : state.next()
+    }
+
+    /// The client authenticated: the authentication deadline no longer applies.
+    public func authenticated() {
         state.withLock { state in
-            if state.close == nil { state.close = CloseRequest(code: code, reason: reason) }
+            if case .authenticate = state.deadline { state.deadline = nil }
         }
-        continuation.finish()
+    }
+
+    /// Enforces the deadline that has passed, if any.
+    public func checkDeadline(now: ContinuousClock.Instant = .now) {
+        let action = state.withLock { state -> Action in
+            switch state.deadline {
+            case .authenticate(let at) where at <= now:
+                let seconds = deadlines.authenticate.components.seconds
+                return close(&state, CloseRequest(code: .policyViolation, reason: "authenticate within \(seconds) s"))
+            case .closeHandshake(let at) where at <= now:
+                state.deadline = nil
+                return .abort
+            default:
+                return .none
+            }
+        }
+        perform(action)
+    }
+
+    private func perform(_ action: Action) {
+        switch action {
+        case .none: break
+        case .write(let frames):
+            writer.write(frames) { [self] in perform(state.withLock { $0.next() }) }
+        case .close(let request): writer.close(request.code, reason: request.reason)
+        case .abort: writer.abort()
+        }
     }
 
     public var closeRequest: CloseRequest? { state.withLock { $0.close } }
 
-    /// Frames queued and not yet taken by the writer.
-    public var queuedFrames: Int { state.withLock { $0.queuedFrames } }
+    /// Frames queued and not yet handed to the writer.
+    public var queuedFrames: Int { state.withLock { $0.queued.count } }
 }

@@ -65,6 +65,7 @@ public final class ClientSession: Sendable {
             return
         }
         user.withLock { $0 = id }
+        outbox.authenticated()
     }
 
     public func receive(_ text: String) async {

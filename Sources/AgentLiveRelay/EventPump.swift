@@ -7,8 +7,9 @@ import Synchronization
 /// LISTENs on `agentlive_events` over one dedicated connection and turns each
 /// notification into the contract's event for the subscribers of its issue.
 ///
-/// Notifications are handled one at a time, in the order PostgreSQL delivers them
-/// (commit order), so events of one task keep their order. If the LISTEN
+/// Notifications are handled in the order PostgreSQL delivers them (commit order),
+/// so events of one task keep their order; those that arrive together are handled
+/// together, with one query for all their messages. If the LISTEN
 /// connection drops, the pump reconnects with backoff; notifications sent
 /// meanwhile are lost, so once listening again it tells every client to `resync`
 /// (catch up over HTTP) and forgets what it had sent.
@@ -42,16 +43,16 @@ public final class EventPump: Service, Sendable {
     }
 
     public func run() async throws {
-        let (inputs, feed) = AsyncStream.makeStream(of: Input.self)
+        let inbox = Mailbox<Input>()
         try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await self.listen(feed) }
-            group.addTask { await self.process(inputs, feed) }
+            group.addTask { await self.listen(inbox) }
+            group.addTask { await self.process(inbox) }
         }
     }
 
-    private func listen(_ feed: AsyncStream<Input>.Continuation) async {
+    private func listen(_ inbox: Mailbox<Input>) async {
         var failures = 0
-        defer { feed.finish() }
+        defer { inbox.finish() }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let connection = try await PostgresConnection.connect(
@@ -62,10 +63,10 @@ public final class EventPump: Service, Sendable {
                         let reconnected = self.everListened.exchange(true, ordering: .relaxed)
                         self.listening.store(true, ordering: .relaxed)
                         self.logger.info("listening", metadata: ["channel": "\(Self.channel)"])
-                        feed.yield(.listening(reconnected: reconnected))
+                        inbox.send(.listening(reconnected: reconnected))
                         for try await notification in notifications {
                             if let event = RelayNotification(payload: notification.payload) {
-                                feed.yield(.notification(event))
+                                inbox.send(.notification(event))
                             }
                         }
                     }
@@ -82,57 +83,101 @@ public final class EventPump: Service, Sendable {
         }
     }
 
-    private func process(_ inputs: AsyncStream<Input>, _ feed: AsyncStream<Input>.Continuation) async {
+    /// Takes whatever arrived since the last round. Runs of message notifications
+    /// are fetched with one query; anything else is handled in its place, so a
+    /// task's state events still follow its messages.
+    private func process(_ inbox: Mailbox<Input>) async {
         var cursors = TaskCursors()
-        for await input in inputs {
-            switch input {
-            case .listening(let reconnected):
-                if reconnected {
-                    cursors.reset()
-                    hub.broadcast(Frames.resync)
+        while let inputs = await inbox.next() {
+            var run: [MessageRange] = []
+            for input in inputs {
+                if case .notification(.messages(let issue, let task, let from, let to)) = input {
+                    run.append(MessageRange(issueID: issue, taskID: task, after: from - 1, through: to))
+                    continue
                 }
-            case .notification(let notification):
-                do {
-                    try await deliver(notification, &cursors, feed)
-                } catch {
-                    logger.warning("cannot build event", metadata: ["error": "\(String(reflecting: error))"])
-                    hub.publish(Frames.resync, to: notification.issueID)
+                await deliver(run, &cursors, inbox)
+                run = []
+                switch input {
+                case .listening(let reconnected):
+                    if reconnected {
+                        cursors.reset()
+                        hub.broadcast(Frames.resync)
+                    }
+                case .notification(let notification):
+                    do {
+                        try await deliver(notification, &cursors, inbox)
+                    } catch {
+                        logger.warning("cannot build event", metadata: ["error": "\(String(reflecting: error))"])
+                        hub.publish(Frames.resync, to: notification.issueID)
+                    }
+                case .gapTimeout(let issue, let task, let through):
+                    guard let last = cursors.lastSent(task: task), through > last else { continue }
+                    await fetchAndPublish([MessageRange(issueID: issue, taskID: task, after: last, through: through)],
+                                          &cursors, inbox, skipGap: true)
                 }
-            case .gapTimeout(let issue, let task, let through):
-                guard let last = cursors.lastSent(task: task), through > last else { continue }
-                do {
-                    let rows = try await database.messages(task: task, after: last, through: through)
-                    let admitted = cursors.admit(task: task, seqs: rows.map(\.seq), skipGap: true)
-                    publishMessages(rows.prefix(admitted.count), issue: issue)
-                } catch {
-                    hub.publish(Frames.resync, to: issue)
+            }
+            await deliver(run, &cursors, inbox)
+        }
+    }
+
+    /// Message notifications: one range per task (a task's notifications in one
+    /// round are merged), minus what was sent already.
+    private func deliver(_ notifications: [MessageRange], _ cursors: inout TaskCursors, _ inbox: Mailbox<Input>) async {
+        var ranges: [MessageRange] = []
+        var index: [String: Int] = [:]
+        for note in notifications {
+            guard let after = cursors.fetchAfter(task: note.taskID, fromSeq: note.after + 1, toSeq: note.through) else { continue }
+            if let i = index[note.taskID] {
+                ranges[i].after = min(ranges[i].after, after)
+                ranges[i].through = max(ranges[i].through, note.through)
+            } else {
+                index[note.taskID] = ranges.count
+                ranges.append(MessageRange(issueID: note.issueID, taskID: note.taskID, after: after, through: note.through))
+            }
+        }
+        let (watched, unwatched) = ranges.reduce(into: ([MessageRange](), [MessageRange]())) {
+            if hub.hasSubscribers($1.issueID) { $0.0.append($1) } else { $0.1.append($1) }
+        }
+        // Nobody to send to: count them as sent, so a later subscriber does not wait
+        // on a hole that is only the messages it was not there for.
+        for range in unwatched { _ = cursors.admit(task: range.taskID, seqs: [range.through], after: range.after, skipGap: true) }
+        await fetchAndPublish(watched, &cursors, inbox, skipGap: false)
+    }
+
+    private func fetchAndPublish(
+        _ ranges: [MessageRange], _ cursors: inout TaskCursors, _ inbox: Mailbox<Input>, skipGap: Bool
+    ) async {
+        guard !ranges.isEmpty else { return }
+        let rows: [String: [(seq: Int64, json: String)]]
+        do {
+            rows = try await database.messages(ranges.map { ($0.taskID, $0.after, $0.through) })
+        } catch {
+            logger.warning("cannot read messages", metadata: ["error": "\(String(reflecting: error))"])
+            for issue in Set(ranges.map(\.issueID)) { hub.publish(Frames.resync, to: issue) }
+            return
+        }
+        for range in ranges {
+            let found = rows[range.taskID] ?? []
+            let admitted = cursors.admit(task: range.taskID, seqs: found.map(\.seq), after: range.after, skipGap: skipGap)
+            hub.publish(found.prefix(admitted.count).map { Frames.event("task:message", payloadJSON: $0.json) },
+                        to: range.issueID)
+            if admitted.gap {
+                let wait = gapWait
+                Task {
+                    try? await Task.sleep(for: wait)
+                    inbox.send(.gapTimeout(issueID: range.issueID, taskID: range.taskID, through: range.through))
                 }
             }
         }
     }
 
+    /// Every other notification: one event, read from the database when needed.
     private func deliver(
-        _ notification: RelayNotification, _ cursors: inout TaskCursors, _ feed: AsyncStream<Input>.Continuation
+        _ notification: RelayNotification, _ cursors: inout TaskCursors, _ inbox: Mailbox<Input>
     ) async throws {
         switch notification {
-        case .messages(let issue, let task, let from, let to):
-            guard let after = cursors.fetchAfter(task: task, fromSeq: from, toSeq: to) else { return }
-            guard hub.hasSubscribers(issue) else {
-                // Nobody to send to: count them as sent, so a later subscriber does
-                // not wait on a hole that is only the messages it was not there for.
-                _ = cursors.admit(task: task, seqs: [to], skipGap: true)
-                return
-            }
-            let rows = try await database.messages(task: task, after: after, through: to)
-            let admitted = cursors.admit(task: task, seqs: rows.map(\.seq))
-            publishMessages(rows.prefix(admitted.count), issue: issue)
-            if admitted.gap {
-                let wait = gapWait
-                Task {
-                    try? await Task.sleep(for: wait)
-                    feed.yield(.gapTimeout(issueID: issue, taskID: task, through: to))
-                }
-            }
+        case .messages(let issue, let task, let from, let to):  // usually taken in runs, above
+            await deliver([MessageRange(issueID: issue, taskID: task, after: from - 1, through: to)], &cursors, inbox)
         case .task(let event, let issue, let task):
             if ["task:completed", "task:failed", "task:cancelled"].contains(event) { cursors.forget(task: task) }
             guard hub.hasSubscribers(issue), let payload = try await database.taskPayload(task: task) else { return }
@@ -146,10 +191,14 @@ public final class EventPump: Service, Sendable {
             hub.publish(Frames.event("comment:created", payloadJSON: payload), to: issue)
         }
     }
+}
 
-    private func publishMessages(_ rows: ArraySlice<(seq: Int64, json: String)>, issue: String) {
-        for row in rows { hub.publish(Frames.event("task:message", payloadJSON: row.json), to: issue) }
-    }
+/// Messages after < seq <= through of one task.
+struct MessageRange {
+    var issueID: String
+    var taskID: String
+    var after: Int64
+    var through: Int64
 }
 
 /// TaskProgressPayload, with the issue it belongs to.

@@ -57,11 +57,16 @@ public final class Hub: Sendable {
         state.withLock { $0.subscribers[issue] != nil }
     }
 
-    /// Sends one frame to every subscriber of `issue`. The frame's bytes are shared,
-    /// not copied per client.
-    public func publish(_ frame: ByteBuffer, to issue: String) {
+    /// Sends frames to every subscriber of `issue`, each client's in one write. The
+    /// frames' bytes are shared, not copied per client.
+    public func publish(_ frames: some Collection<ByteBuffer> & Sendable, to issue: String) {
+        guard !frames.isEmpty else { return }
         let targets = state.withLock { $0.subscribers[issue].map { Array($0.values) } ?? [] }
-        for client in targets { client.push(frame) }
+        for client in targets { client.push(contentsOf: frames) }
+    }
+
+    public func publish(_ frame: ByteBuffer, to issue: String) {
+        publish(CollectionOfOne(frame), to: issue)
     }
 
     public func broadcast(_ frame: ByteBuffer) {
@@ -72,6 +77,12 @@ public final class Hub: Sendable {
     public func closeAll(_ code: WebSocketErrorCode, reason: String) {
         let targets = state.withLock { Array($0.clients.values) }
         for client in targets { client.requestClose(code, reason: reason) }
+    }
+
+    /// Enforces every client's deadline that has passed (see `ClientOutbox`).
+    public func checkDeadlines(now: ContinuousClock.Instant = .now) {
+        let targets = state.withLock { Array($0.clients.values) }
+        for client in targets { client.checkDeadline(now: now) }
     }
 
     public var connectionCount: Int { state.withLock { $0.clients.count } }

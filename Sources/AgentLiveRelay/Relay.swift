@@ -7,6 +7,10 @@ import PostgresNIO
 import ServiceLifecycle
 import UnixSignals
 
+#if canImport(Glibc)
+import CMalloc
+#endif
+
 /// The relay process: the WebSocket endpoint `/ws`, `/health`, the LISTEN pump,
 /// the reaper and the database pool, run as one service group.
 public struct Relay {
@@ -63,11 +67,11 @@ public struct Relay {
                 configuration: .init(ws: .init(
                     maxFrameSize: ClientConnection.maxFrameBytes, autoPing: .enabled(timePeriod: .seconds(30)),
                     closeTimeout: .seconds(5)))
-            ) { request, _, _ in
+            ) { request, channel, _ in
                 guard request.path?.split(separator: "?").first == "/ws" else { return .dontUpgrade }
                 let credentials = PresentedToken.from(request.headerFields)
                 return .upgrade([:]) { inbound, outbound, _ in
-                    try await connection.run(credentials: credentials, inbound: inbound, outbound: outbound)
+                    try await connection.run(credentials: credentials, inbound: inbound, outbound: outbound, channel: channel)
                 }
             },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
@@ -82,6 +86,7 @@ public struct Relay {
                                           timeoutSeconds: configuration.daemonTimeoutSeconds, logger: logger)),
                     .init(service: app),
                     .init(service: ConnectionCounter(hub: hub, logger: logger)),
+                    .init(service: DeadlineSweeper(hub: hub)),
                     .init(service: GoingAway(hub: hub, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 logger: logger))
@@ -119,7 +124,21 @@ struct GoingAway: Service {
     }
 }
 
-/// Logs the number of WebSocket connections once a minute when it changed.
+/// Enforces the clients' deadlines once a second, for all of them: cheaper than a
+/// timer task per connection.
+struct DeadlineSweeper: Service {
+    var hub: Hub
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while await sleep(.seconds(1)) { hub.checkDeadlines() }
+        }
+    }
+}
+
+/// Logs the number of WebSocket connections once a minute when it changed. When
+/// it fell, hands freed memory back: glibc keeps it otherwise (a relay that held
+/// 20,000 connections stayed at 835 MiB after they had all gone).
 struct ConnectionCounter: Service {
     var hub: Hub
     var logger: Logger
@@ -130,6 +149,9 @@ struct ConnectionCounter: Service {
             repeat {
                 let count = hub.connectionCount
                 if count != last { logger.info("connections", metadata: ["count": "\(count)"]) }
+                #if canImport(Glibc)
+                if count < last { malloc_trim(0) }
+                #endif
                 last = count
             } while await sleep(.seconds(60))
         }

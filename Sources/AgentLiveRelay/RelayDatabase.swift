@@ -30,12 +30,18 @@ public struct RelayDatabase: RelayDirectory {
         return false
     }
 
-    /// Messages with after < seq <= through, ascending, each as its JSON document.
-    func messages(task: String, after: Int64, through: Int64) async throws -> [(seq: Int64, json: String)] {
+    /// For each (task, after, through): the messages with after < seq <= through,
+    /// ascending, each as its JSON document, keyed by task. One query for all.
+    func messages(_ ranges: [(task: String, after: Int64, through: Int64)]) async throws -> [String: [(seq: Int64, json: String)]] {
         let rows = try await client.query(
-            "select seq, message from agentlive.relay_messages(\(task)::uuid, \(after), \(through))", logger: logger)
-        var result: [(seq: Int64, json: String)] = []
-        for try await (seq, json) in rows.decode((Int64, String).self) { result.append((seq, json)) }
+            """
+            select task_id::text, seq, message from agentlive.relay_messages(
+                \(ranges.map(\.task))::uuid[], \(ranges.map(\.after)), \(ranges.map(\.through)))
+            """, logger: logger)
+        var result: [String: [(seq: Int64, json: String)]] = [:]
+        for try await (task, seq, json) in rows.decode((String, Int64, String).self) {
+            result[task, default: []].append((seq, json))
+        }
         return result
     }
 

@@ -17,15 +17,16 @@ public struct TaskCursors: Sendable {
         return toSeq > last ? last : nil
     }
 
-    /// Of `seqs` (ascending, all after `fetchAfter`), how many to send now, and
-    /// whether a hole holds back the rest.
-    public mutating func admit(task: String, seqs: [Int64], skipGap: Bool = false) -> (count: Int, gap: Bool) {
-        guard !seqs.isEmpty else { return (0, false) }
-        guard let last = lastSent[task], !skipGap else {
-            lastSent[task] = seqs.last
+    /// Of `seqs` (ascending, fetched after `after`), how many to send now, and
+    /// whether a hole holds back the rest: they must continue the last seq sent or,
+    /// for a task not seen before, follow `after`.
+    public mutating func admit(task: String, seqs: [Int64], after: Int64, skipGap: Bool = false) -> (count: Int, gap: Bool) {
+        guard let lastSeq = seqs.last else { return (0, false) }
+        guard !skipGap else {
+            lastSent[task] = lastSeq
             return (seqs.count, false)
         }
-        var expected = last + 1
+        var expected = (lastSent[task] ?? after) + 1
         var count = 0
         for seq in seqs {
             guard seq == expected else { break }

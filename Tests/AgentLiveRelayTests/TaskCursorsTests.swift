@@ -5,45 +5,53 @@ import Testing
     @Test func firstSightingSendsTheWholeRange() {
         var cursors = TaskCursors()
         #expect(cursors.fetchAfter(task: "t", fromSeq: 5, toSeq: 9) == 4)
-        #expect(cursors.admit(task: "t", seqs: [5, 6, 7, 8, 9]) == (5, false))
+        #expect(cursors.admit(task: "t", seqs: [5, 6, 7, 8, 9], after: 4) == (5, false))
         #expect(cursors.lastSent(task: "t") == 9)
+    }
+
+    @Test func aHoleInTheFirstRoundHoldsBackWhatFollowsIt() {
+        // Two notifications of one round, 1...3 and 7...9, fetched together; 4...6
+        // has not committed yet.
+        var cursors = TaskCursors()
+        #expect(cursors.admit(task: "t", seqs: [1, 2, 3, 7, 8, 9], after: 0) == (3, true))
+        #expect(cursors.lastSent(task: "t") == 3)
     }
 
     @Test func repeatedRangesAreNotSentTwice() {
         var cursors = TaskCursors()
-        _ = cursors.admit(task: "t", seqs: [1, 2, 3])
+        _ = cursors.admit(task: "t", seqs: [1, 2, 3], after: 0)
         #expect(cursors.fetchAfter(task: "t", fromSeq: 1, toSeq: 3) == nil)
         #expect(cursors.fetchAfter(task: "t", fromSeq: 2, toSeq: 5) == 3)
     }
 
     @Test func aHoleHoldsBackLaterSeqsUntilItFills() {
         var cursors = TaskCursors()
-        _ = cursors.admit(task: "t", seqs: [1, 2])
+        _ = cursors.admit(task: "t", seqs: [1, 2], after: 0)
         // Batch 6...8 committed before batch 3...5.
-        #expect(cursors.admit(task: "t", seqs: [6, 7, 8]) == (0, true))
+        #expect(cursors.admit(task: "t", seqs: [6, 7, 8], after: 2) == (0, true))
         #expect(cursors.lastSent(task: "t") == 2)
-        #expect(cursors.admit(task: "t", seqs: [3, 4, 5, 6, 7, 8]) == (6, false))
+        #expect(cursors.admit(task: "t", seqs: [3, 4, 5, 6, 7, 8], after: 2) == (6, false))
         #expect(cursors.lastSent(task: "t") == 8)
     }
 
     @Test func givingUpOnAHoleSendsWhatFollowsAndNeverGoesBack() {
         var cursors = TaskCursors()
-        _ = cursors.admit(task: "t", seqs: [1])
-        #expect(cursors.admit(task: "t", seqs: [3, 4], skipGap: true) == (2, false))
+        _ = cursors.admit(task: "t", seqs: [1], after: 0)
+        #expect(cursors.admit(task: "t", seqs: [3, 4], after: 1, skipGap: true) == (2, false))
         #expect(cursors.fetchAfter(task: "t", fromSeq: 2, toSeq: 2) == nil)
     }
 
     @Test func partialRunIsSentUpToTheHole() {
         var cursors = TaskCursors()
-        _ = cursors.admit(task: "t", seqs: [1])
-        #expect(cursors.admit(task: "t", seqs: [2, 3, 5]) == (2, true))
+        _ = cursors.admit(task: "t", seqs: [1], after: 0)
+        #expect(cursors.admit(task: "t", seqs: [2, 3, 5], after: 1) == (2, true))
         #expect(cursors.lastSent(task: "t") == 3)
     }
 
     @Test func forgetAndResetStartOver() {
         var cursors = TaskCursors()
-        _ = cursors.admit(task: "a", seqs: [1, 2])
-        _ = cursors.admit(task: "b", seqs: [1])
+        _ = cursors.admit(task: "a", seqs: [1, 2], after: 0)
+        _ = cursors.admit(task: "b", seqs: [1], after: 0)
         cursors.forget(task: "a")
         #expect(cursors.lastSent(task: "a") == nil)
         #expect(cursors.lastSent(task: "b") == 1)
