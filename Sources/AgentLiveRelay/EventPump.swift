@@ -91,8 +91,8 @@ public final class EventPump: Service, Sendable {
         while let inputs = await inbox.next() {
             var run: [MessageRange] = []
             for input in inputs {
-                if case .notification(.messages(let issue, let task, let from, let to)) = input {
-                    run.append(MessageRange(issueID: issue, taskID: task, after: from - 1, through: to))
+                if case .notification(.messages(let issue, let task, let from, let to, let documents)) = input {
+                    run.append(MessageRange(issueID: issue, taskID: task, after: from - 1, through: to, documents: documents))
                     continue
                 }
                 await deliver(run, &cursors, inbox)
@@ -130,9 +130,10 @@ public final class EventPump: Service, Sendable {
             if let i = index[note.taskID] {
                 ranges[i].after = min(ranges[i].after, after)
                 ranges[i].through = max(ranges[i].through, note.through)
+                ranges[i].rows += note.rows
             } else {
                 index[note.taskID] = ranges.count
-                ranges.append(MessageRange(issueID: note.issueID, taskID: note.taskID, after: after, through: note.through))
+                ranges.append(MessageRange(issueID: note.issueID, taskID: note.taskID, after: after, through: note.through, rows: note.rows))
             }
         }
         let (watched, unwatched) = ranges.reduce(into: ([MessageRange](), [MessageRange]())) {
@@ -144,20 +145,24 @@ public final class EventPump: Service, Sendable {
         await fetchAndPublish(watched, &cursors, inbox, skipGap: false)
     }
 
+    /// Publishes each range's messages, reading those that did not come inline
+    /// (with one query for all).
     private func fetchAndPublish(
         _ ranges: [MessageRange], _ cursors: inout TaskCursors, _ inbox: Mailbox<Input>, skipGap: Bool
     ) async {
-        guard !ranges.isEmpty else { return }
-        let rows: [String: [(seq: Int64, json: String)]]
-        do {
-            rows = try await database.messages(ranges.map { ($0.taskID, $0.after, $0.through) })
-        } catch {
-            logger.warning("cannot read messages", metadata: ["error": "\(String(reflecting: error))"])
-            for issue in Set(ranges.map(\.issueID)) { hub.publish(Frames.resync, to: issue) }
-            return
+        var ranges = ranges.map { $0.completed() }
+        let missing = ranges.filter { $0.rows.isEmpty }
+        if !missing.isEmpty {
+            do {
+                let fetched = try await database.messages(missing.map { ($0.taskID, $0.after, $0.through) })
+                for i in ranges.indices where ranges[i].rows.isEmpty { ranges[i].rows = fetched[ranges[i].taskID] ?? [] }
+            } catch {
+                logger.warning("cannot read messages", metadata: ["error": "\(String(reflecting: error))"])
+                for issue in Set(missing.map(\.issueID)) { hub.publish(Frames.resync, to: issue) }
+            }
         }
         for range in ranges {
-            let found = rows[range.taskID] ?? []
+            let found = range.rows
             let admitted = cursors.admit(task: range.taskID, seqs: found.map(\.seq), after: range.after, skipGap: skipGap)
             hub.publish(found.prefix(admitted.count).map { Frames.event("task:message", payloadJSON: $0.json) },
                         to: range.issueID)
@@ -176,8 +181,9 @@ public final class EventPump: Service, Sendable {
         _ notification: RelayNotification, _ cursors: inout TaskCursors, _ inbox: Mailbox<Input>
     ) async throws {
         switch notification {
-        case .messages(let issue, let task, let from, let to):  // usually taken in runs, above
-            await deliver([MessageRange(issueID: issue, taskID: task, after: from - 1, through: to)], &cursors, inbox)
+        case .messages(let issue, let task, let from, let to, let documents):  // usually taken in runs, above
+            await deliver([MessageRange(issueID: issue, taskID: task, after: from - 1, through: to, documents: documents)],
+                          &cursors, inbox)
         case .task(let event, let issue, let task):
             if ["task:completed", "task:failed", "task:cancelled"].contains(event) { cursors.forget(task: task) }
             guard hub.hasSubscribers(issue), let payload = try await database.taskPayload(task: task) else { return }
@@ -193,12 +199,34 @@ public final class EventPump: Service, Sendable {
     }
 }
 
-/// Messages after < seq <= through of one task.
+/// Messages after < seq <= through of one task, and those of them at hand.
 struct MessageRange {
     var issueID: String
     var taskID: String
     var after: Int64
     var through: Int64
+    var rows: [(seq: Int64, json: String)] = []
+
+    init(issueID: String, taskID: String, after: Int64, through: Int64, rows: [(seq: Int64, json: String)] = []) {
+        (self.issueID, self.taskID, self.after, self.through, self.rows) = (issueID, taskID, after, through, rows)
+    }
+
+    /// A notification's range, with its inlined documents (seqs from after + 1).
+    init(issueID: String, taskID: String, after: Int64, through: Int64, documents: [String]) {
+        self.init(issueID: issueID, taskID: taskID, after: after, through: through,
+                  rows: documents.enumerated().map { (after + 1 + Int64($0.offset), $0.element) })
+    }
+
+    /// Keeps the rows only if they are the whole range, in order; otherwise none,
+    /// and the range is read from the database.
+    func completed() -> MessageRange {
+        var range = self
+        range.rows = rows.filter { $0.seq > after }.sorted { $0.seq < $1.seq }
+        let whole = range.rows.count == through - after
+            && range.rows.enumerated().allSatisfy { $0.element.seq == after + 1 + Int64($0.offset) }
+        if !whole { range.rows = [] }
+        return range
+    }
 }
 
 /// TaskProgressPayload, with the issue it belongs to.

@@ -1,10 +1,13 @@
 import Foundation
 
-/// One NOTIFY on `agentlive_events`, as sent by the triggers in sql/003_events.sql.
-/// It names what changed; the relay reads the rows to build the event.
+/// One NOTIFY on `agentlive_events`, as sent by the triggers in sql/003_events.sql
+/// and sql/008_relay_batch.sql. It names what changed; the relay reads the rows
+/// to build the event, unless the messages came along.
 public enum RelayNotification: Equatable, Sendable {
     /// Messages from_seq...to_seq of a task were stored (by one statement).
-    case messages(issueID: String, taskID: String, fromSeq: Int64, toSeq: Int64)
+    /// `documents` are their JSON documents, one per seq from `fromSeq`, when they
+    /// fit in the notification; empty otherwise.
+    case messages(issueID: String, taskID: String, fromSeq: Int64, toSeq: Int64, documents: [String] = [])
     /// A task changed state: `event` is task:queued, task:started, task:completed…
     case task(event: String, issueID: String, taskID: String)
     case progress(issueID: String, taskID: String, summary: String?, step: Int?, total: Int?)
@@ -28,11 +31,18 @@ public enum RelayNotification: Equatable, Sendable {
     }
 
     /// nil for a payload this relay does not understand (a newer server's event).
+    /// The payload is a JSON object, then for inlined messages one JSON document
+    /// per line (JSON text from PostgreSQL has no raw newlines).
     public init?(payload: String) {
-        guard let raw = try? JSONDecoder().decode(Payload.self, from: Data(payload.utf8)) else { return nil }
+        var lines = payload.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)[...]
+        guard let header = lines.popFirst(),
+            let raw = try? JSONDecoder().decode(Payload.self, from: Data(header))
+        else { return nil }
         switch (raw.type, raw.taskID, raw.fromSeq, raw.toSeq, raw.commentID) {
         case ("task:message", let task?, let from?, let to?, _):
-            self = .messages(issueID: raw.issueID, taskID: task, fromSeq: from, toSeq: to)
+            // Documents that do not match the range one to one are not used.
+            let documents = lines.count == to - from + 1 ? lines.map { String(Substring($0)) } : []
+            self = .messages(issueID: raw.issueID, taskID: task, fromSeq: from, toSeq: to, documents: documents)
         case ("task:progress", let task?, _, _, _):
             self = .progress(issueID: raw.issueID, taskID: task, summary: raw.summary, step: raw.step, total: raw.total)
         case ("comment:created", _, _, _, let comment?):
@@ -46,7 +56,7 @@ public enum RelayNotification: Equatable, Sendable {
 
     public var issueID: String {
         switch self {
-        case .messages(let issue, _, _, _), .task(_, let issue, _), .progress(let issue, _, _, _, _),
+        case .messages(let issue, _, _, _, _), .task(_, let issue, _), .progress(let issue, _, _, _, _),
             .comment(let issue, _):
             return issue
         }

@@ -72,6 +72,15 @@ import Testing
             == .comment(issueID: "i", commentID: "c"))
     }
 
+    @Test func readsMessagesThatCameAlong() {
+        let header = #"{"type":"task:message","issue_id":"i","task_id":"t","from_seq":3,"to_seq":4,"count":2}"#
+        #expect(RelayNotification(payload: header + "\n{\"seq\":3}\n{\"seq\":4}")
+            == .messages(issueID: "i", taskID: "t", fromSeq: 3, toSeq: 4, documents: [#"{"seq":3}"#, #"{"seq":4}"#]))
+        // Documents that do not match the range one to one are left out: the relay reads the rows.
+        #expect(RelayNotification(payload: header + "\n{\"seq\":3}")
+            == .messages(issueID: "i", taskID: "t", fromSeq: 3, toSeq: 4))
+    }
+
     @Test func ignoresWhatItDoesNotUnderstand() {
         #expect(RelayNotification(payload: "not json") == nil)
         #expect(RelayNotification(payload: #"{"type":"task:message","issue_id":"i","task_id":"t"}"#) == nil)

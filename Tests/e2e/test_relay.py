@@ -7,7 +7,9 @@ settings (RELAY_PORT, RELAYS) and pid files (run/relay.pid, run/relay-2.pid …)
 `stack test` runs two relays, so the tests that need two run in CI.
 """
 import asyncio
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -255,6 +257,26 @@ def test_big_messages_arrive_whole(world, live):
         assert_same_messages(got, sent, t.task_id, t.issue_id)
 
     live.run(main)
+
+
+def test_small_statements_carry_their_messages_in_the_notification(world):
+    """The relay needs no query for a small statement: its NOTIFY holds the header, then
+    one document per line. A statement too big for NOTIFY's 8000 bytes sends the header
+    alone, and the relay reads the rows (test_big_messages_arrive_whole)."""
+    t = world.running_task()
+    task = lit(t.task_id)
+    out = sql("listen agentlive_events",
+              f"insert into agentlive.task_message (task_id, seq, type, content) values "
+              f"({task}, 1, 'text', 'one \"1\"'), ({task}, 2, 'text', E'two\\nlines')",
+              f"insert into agentlive.task_message (task_id, seq, type, content) values "
+              f"({task}, 3, 'text', repeat('x', 9000))")
+    payloads = re.findall(r'with payload "(.*?)" received from server', out, re.S)
+    assert len(payloads) == 2, out
+    small, big = ([json.loads(line) for line in p.split("\n")] for p in payloads)
+    assert small[0]["type"] == "task:message" and (small[0]["from_seq"], small[0]["to_seq"]) == (1, 2)
+    assert [(m["seq"], m["content"], m["task_id"], m["issue_id"]) for m in small[1:]] == [
+        (1, 'one "1"', t.task_id, t.issue_id), (2, "two\nlines", t.task_id, t.issue_id)]
+    assert len(big) == 1 and (big[0]["from_seq"], big[0]["to_seq"]) == (3, 3)
 
 
 # ------------------------------------------------------------------- operator SQL
