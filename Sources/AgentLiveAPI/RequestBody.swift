@@ -7,13 +7,7 @@ import HTTPTypes
 /// 400 `invalid_field` naming the missing or mistyped field.
 enum RequestBody {
     static func decode<Value: Decodable>(_ type: Value.Type, from request: APIRequest) throws(APIError) -> Value {
-        try checkContentType(request)
-        guard let body = request.body, !body.isEmpty else {
-            throw APIError(.badRequest, "invalid_json", "The request body must be a JSON object.")
-        }
-        guard body.first(where: { !isJSONWhitespace($0) }) == UInt8(ascii: "{") else {
-            throw APIError(.badRequest, "invalid_json", "The request body must be a JSON object.")
-        }
+        let body = try jsonObject(from: request)
         do {
             return try JSONDecoder().decode(Value.self, from: Data(body))
         } catch let error as DecodingError {
@@ -21,6 +15,15 @@ enum RequestBody {
         } catch {
             throw APIError(.badRequest, "invalid_json", "The request body is not valid JSON.")
         }
+    }
+
+    /// The body of a JSON request, checked as far as that it starts as an object.
+    static func jsonObject(from request: APIRequest) throws(APIError) -> [UInt8] {
+        try checkContentType(request)
+        guard let body = request.body, body.first(where: { !isJSONWhitespace($0) }) == UInt8(ascii: "{") else {
+            throw APIError(.badRequest, "invalid_json", "The request body must be a JSON object.")
+        }
+        return body
     }
 
     /// A body, when there is one, must be JSON (also for endpoints that ignore it).
