@@ -1,6 +1,10 @@
 import AgentLiveCredentials
 import AgentLiveWire
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HTTPTypes
 
 // One function per endpoint. Each checks credentials, decodes and validates its

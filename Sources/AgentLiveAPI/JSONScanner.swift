@@ -1,3 +1,5 @@
+import HTTPTypes
+
 /// Reads JSON text token by token without building values, and rejects what
 /// PostgreSQL's jsonb would reject: anything but RFC 8259 (trailing garbage,
 /// invalid UTF-8, control characters or lone surrogates in strings, nesting
@@ -29,7 +31,13 @@ struct JSONScanner {
         self.bytes = bytes
     }
 
-    var atEnd: Bool { position == bytes.count }
+    /// Whether `text` is one JSON value and nothing else.
+    static func isValid(_ text: [UInt8]) -> Bool {
+        text.withUnsafeBufferPointer { bytes in
+            var scanner = JSONScanner(bytes)
+            return (try? scanner.skipValue(depth: 0)) != nil && scanner.peek() == nil
+        }
+    }
 
     /// The next significant byte (nil at the end), after skipping whitespace.
     mutating func peek() -> UInt8? {

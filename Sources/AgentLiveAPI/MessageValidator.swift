@@ -1,5 +1,10 @@
 import AgentLiveWire
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import HTTPTypes
 
 extension APIError {
     static let messageTooLarge = APIError(

@@ -150,7 +150,11 @@ import Testing
         let harness = APIHarness()
         #expect(ingest(harness, "{}", contentType: "text/plain") == (415, "unsupported_media_type"))
         #expect(ingest(harness, "{}", contentType: nil) == (415, "unsupported_media_type"))
+        #expect(ingest(harness, "{}", contentType: "application/jsonx") == (415, "unsupported_media_type"))
+        #expect(ingest(harness, "{}", contentType: "application/ json") == (415, "unsupported_media_type"))
         #expect(harness.database.endpointCalls.isEmpty)
+        let batch = #"{"messages":[{"seq":1,"type":"text","content":"a"}]}"#
+        #expect(ingest(harness, batch, contentType: " Application/JSON\t; charset=utf-8").status == 200)
     }
 
     /// The database gets the `messages` array as sent; it reads only the fields it stores.
@@ -207,6 +211,14 @@ import Testing
         #expect(harness.send(.post, "/api/issues", token: harness.userToken, json: #"{"title":"\#(title)"}"#).status == 422)
         #expect(harness.database.endpointCalls.isEmpty)
         #expect(harness.send(.post, progress, token: harness.daemonToken, json: #"{"summary":"s","step":2,"total":2}"#).status == 200)
+    }
+
+    @Test func aFractionForAnIntegerIsAFieldErrorAndBrokenJSONIsNot() {
+        let harness = APIHarness()
+        let progress = "/api/daemon/tasks/\(APIHarness.task)/progress"
+        #expect(harness.send(.post, progress, token: harness.daemonToken, json: #"{"summary":"s","step":1.5}"#).code == "invalid_field")
+        #expect(harness.send(.post, progress, token: harness.daemonToken, json: #"{"summary":"s","step":1.5"#).code == "invalid_json")
+        #expect(harness.database.endpointCalls.isEmpty)
     }
 
     @Test func claimWithNothingQueuedIs204() {
