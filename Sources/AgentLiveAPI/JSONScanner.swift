@@ -7,7 +7,7 @@ import HTTPTypes
 /// refuses as well but which is a value error, not a syntax error: the scanner
 /// reports it through `sawNUL`.
 struct JSONScanner {
-    enum Kind: Equatable { case object, array, string, number, bool, null }
+    enum Kind { case object, array, string, number, bool, null }
 
     /// A string as it stands in the text, between its quotes.
     struct StringToken {
@@ -24,8 +24,10 @@ struct JSONScanner {
     private(set) var position = 0
     /// Set by any string, key or value, that holds an escaped NUL; the caller resets it.
     var sawNUL = false
-    /// Whitespace skipped between tokens so far: a value's text less this is its compact size.
-    private(set) var whitespace = 0
+    /// Whitespace between tokens and the bytes escapes take beyond what they stand for,
+    /// so far: a value's text less this is its size written compactly and unescaped
+    /// (the same whichever way a client escapes, e.g. Python's ensure_ascii).
+    private(set) var slack = 0
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -45,7 +47,7 @@ struct JSONScanner {
             switch bytes[position] {
             case 0x20, 0x0A, 0x0D, 0x09:
                 position += 1
-                whitespace += 1
+                slack += 1
             default:
                 return bytes[position]
             }
@@ -109,20 +111,15 @@ struct JSONScanner {
             } while try more(before: UInt8(ascii: "]"))
         case .string: _ = try string()
         case .number: _ = try number()
-        case .bool: _ = try bool()
+        case .bool: try bool()
         case .null: try literal("null")
         }
         return kind
     }
 
     /// Consumes `true` or `false`.
-    mutating func bool() throws(APIError) -> Bool {
-        if bytes[position] == UInt8(ascii: "t") {
-            try literal("true")
-            return true
-        }
-        try literal("false")
-        return false
+    mutating func bool() throws(APIError) {
+        try literal(bytes[position] == UInt8(ascii: "t") ? "true" : "false")
     }
 
     mutating func literal(_ word: StaticString) throws(APIError) {
@@ -191,6 +188,7 @@ struct JSONScanner {
             case UInt8(ascii: "\""):
                 if wanted { appendUnescaped(upTo: position) }
                 let token = StringToken(utf8Count: position - start + escapeAdjustment, value: value)
+                slack -= escapeAdjustment
                 position += 1
                 return token
             case UInt8(ascii: "\\"):

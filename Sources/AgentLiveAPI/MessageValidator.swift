@@ -28,8 +28,12 @@ extension Validate {
 ///
 /// The answers are those of decoding into `TaskMessageBatch` and checking the values:
 /// malformed JSON first (400 `invalid_json`), then missing or mistyped fields (400
-/// `invalid_field`), then the batch's size, then each message in order. A key given
-/// twice counts with its last value, as jsonb keeps it.
+/// `invalid_field`), then the batch's size, then each message in order. Where the
+/// database now reads the text itself, the rules follow jsonb: a key given twice
+/// counts with its last value; what the decoder let pass in fields it skipped (a
+/// trailing comma, a control character, invalid UTF-8) is malformed JSON; a `\u0000`
+/// anywhere in a message is refused. And `seq` must be written as an integer (`1e2`
+/// and `1.0` are not).
 struct MessageValidator {
     var configuration: APIConfiguration
     var taskID: String
@@ -49,7 +53,7 @@ struct MessageValidator {
         var type: String?
         /// Unescaped UTF-8 lengths of the string fields that are present and not null.
         var content: Int?, output: Int?, tool: Int?, callID: Int?
-        /// The compact length of `input`'s JSON text, when present and not null.
+        /// The length of `input`'s JSON text written compactly and unescaped, when present and not null.
         var input: Int?
         /// The first field holding an escaped NUL, which jsonb cannot store.
         var nulField: String?
@@ -167,7 +171,7 @@ struct MessageValidator {
             case "issue_id", "created_at": _ = try optionalString(index, key)
             case "is_error":
                 switch try scanner.nextKind() {
-                case .bool: _ = try scanner.bool()
+                case .bool: try scanner.bool()
                 case .null: try scanner.literal("null")
                 default:
                     try scanner.skipValue(depth: 3)
@@ -175,9 +179,9 @@ struct MessageValidator {
                 }
             case "input":
                 _ = scanner.peek()
-                let start = (scanner.position, scanner.whitespace)
+                let start = (scanner.position, scanner.slack)
                 let kind = try scanner.skipValue(depth: 3)
-                message.input = kind == .null ? nil : scanner.position - start.0 - (scanner.whitespace - start.1)
+                message.input = kind == .null ? nil : scanner.position - start.0 - (scanner.slack - start.1)
             default:
                 try scanner.skipValue(depth: 3)  // not stored
             }
