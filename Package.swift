@@ -1,6 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The API worker's modules import FoundationEssentials only, which keeps ICU and the
+// rest of Foundation out of the binary (idle worker RSS). Swift otherwise lets code
+// use members of modules imported only indirectly (Foundation, through swift-crypto),
+// which would bring them back unnoticed: here that is a compile error.
+let essentialsOnly: [SwiftSetting] = [.enableUpcomingFeature("MemberImportVisibility")]
+
 let package = Package(
     name: "AgentLive",
     platforms: [.macOS(.v15)],
@@ -54,7 +60,8 @@ let package = Package(
                 "AgentLiveWire",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: essentialsOnly
         ),
 
         // Hosts any request handler on libfcgi: accept loop, prefork supervisor, signals.
@@ -64,7 +71,8 @@ let package = Package(
                 "CFastCGI",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: essentialsOnly
         ),
 
         // The WebSocket relay: LISTEN/NOTIFY in, task events out to subscribed browsers.
@@ -103,7 +111,8 @@ let package = Package(
                 "AgentLivePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: essentialsOnly
         ),
         .executableTarget(
             name: "agentlive-relay",

@@ -1,5 +1,9 @@
 import AgentLiveWire
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HTTPTypes
 
 public struct APIResponse: Sendable {

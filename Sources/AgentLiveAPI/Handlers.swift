@@ -1,6 +1,10 @@
 import AgentLiveCredentials
 import AgentLiveWire
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HTTPTypes
 
 // One function per endpoint. Each checks credentials, decodes and validates its
@@ -192,10 +196,9 @@ extension AgentLiveAPI {
 
     private func ingest(_ request: APIRequest, _ task: String) throws(APIError) -> APIResponse {
         let workspace = try requireDaemon(request)
-        let batch = try RequestBody.decode(TaskMessageBatch.self, from: request)
-        let messages = try MessageValidator(configuration: configuration, taskID: task).validate(batch.messages)
-        guard let encoded = try? JSONCoding.encoder.encode(messages) else { throw .internalError }
-        return try document(.ok, "api_ingest", [workspace, task, String(decoding: encoded, as: UTF8.self)])
+        let body = try RequestBody.jsonObject(from: request)
+        let messages = try MessageValidator(configuration: configuration, taskID: task).validate(body)
+        return try document(.ok, "api_ingest", [workspace, task, messages])
     }
 
     // MARK: - Daemons

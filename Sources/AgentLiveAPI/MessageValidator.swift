@@ -1,5 +1,10 @@
 import AgentLiveWire
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import HTTPTypes
 
 extension APIError {
     static let messageTooLarge = APIError(
@@ -16,56 +21,230 @@ extension Validate {
     }
 }
 
-/// The checks on a batch of task messages before it reaches the database. The
-/// result keeps only the fields the server stores; ids come from the path.
+/// The checks on a batch of task messages before it reaches the database, made in
+/// one pass over the raw body instead of decoding it into structs and encoding them
+/// again. The result is the text of the `messages` array as sent: the database reads
+/// the fields it stores from it (ids come from the path; other fields are ignored).
+///
+/// The answers are those of decoding into `TaskMessageBatch` and checking the values:
+/// malformed JSON first (400 `invalid_json`), then missing or mistyped fields (400
+/// `invalid_field`), then the batch's size, then each message in order. Where the
+/// database now reads the text itself, the rules follow jsonb: a key given twice
+/// counts with its last value; what the decoder let pass in fields it skipped (a
+/// trailing comma, a control character, invalid UTF-8) is malformed JSON; a `\u0000`
+/// anywhere in a message is refused. And `seq` must be written as an integer (`1e2`
+/// and `1.0` are not).
 struct MessageValidator {
     var configuration: APIConfiguration
     var taskID: String
 
-    func validate(_ messages: [TaskMessagePayload]) throws(APIError) -> [TaskMessagePayload] {
-        guard !messages.isEmpty else { throw .invalidValue("Field 'messages' must not be empty.") }
-        guard messages.count <= configuration.maxBatch else {
-            throw APIError(.contentTooLarge, "batch_too_large", "At most \(configuration.maxBatch) messages per batch.")
+    func validate(_ body: [UInt8]) throws(APIError) -> String {
+        try body.withUnsafeBufferPointer { (bytes) throws(APIError) -> String in
+            var pass = Pass(scanner: JSONScanner(bytes), validator: self)
+            let messages = try pass.run()
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[messages]), as: UTF8.self)
         }
+    }
+
+    /// One message's fields as far as the rules need them: lengths, not contents.
+    private struct Message {
+        var taskID: String?
+        var seq: Int64?
+        var type: String?
+        /// Unescaped UTF-8 lengths of the string fields that are present and not null.
+        var content: Int?, output: Int?, tool: Int?, callID: Int?
+        /// The length of `input`'s JSON text written compactly and unescaped, when present and not null.
+        var input: Int?
+        /// The first field holding an escaped NUL, which jsonb cannot store.
+        var nulField: String?
+    }
+
+    private struct Pass {
+        var scanner: JSONScanner
+        let validator: MessageValidator
+        /// Errors by precedence: the first mistyped field; the first rule a message breaks.
+        var fieldError: APIError?
+        var valueError: APIError?
         var seen = Set<Int64>()
-        var result: [TaskMessagePayload] = []
-        result.reserveCapacity(messages.count)
-        for (index, message) in messages.enumerated() {
-            let field = "messages[\(index)]"
-            try Validate.sameTask(message.taskID, taskID)
-            guard message.seq > 0 else { throw .invalidValue("Field '\(field).seq' must be at least 1.") }
-            guard seen.insert(message.seq).inserted else {
-                throw .invalidValue("Field '\(field).seq' repeats seq \(message.seq) within the batch.")
-            }
-            guard TaskMessageType.known.contains(message.type) else {
-                throw .invalidValue("Field '\(field).type' must be text, tool_use, tool_result or error.")
-            }
-            switch message.type {
-            case .text where message.content == nil, .error where message.content == nil:
-                throw .invalidField("Missing field '\(field).content'.")
-            case .toolUse where message.tool == nil:
-                throw .invalidField("Missing field '\(field).tool'.")
-            default: break
-            }
-            for (name, value) in [("content", message.content), ("output", message.output)] {
-                try Validate.text(value, field: "\(field).\(name)", maxBytes: configuration.maxContentBytes, tooLarge: .messageTooLarge)
-            }
-            for (name, value) in [("tool", message.tool), ("call_id", message.callID)] {
-                try Validate.text(value, field: "\(field).\(name)", maxBytes: 1000)
-            }
-            if let input = message.input {
-                let size = (try? JSONCoding.encoder.encode(input).count) ?? Int.max
-                guard size <= configuration.maxInputBytes else { throw .messageTooLarge }
-                if input.containsString(where: { $0.utf8.contains(0) }) {
-                    throw .invalidValue("Field '\(field).input' contains a NUL character.")
+
+        /// Returns the byte range of the (last) `messages` array.
+        mutating func run() throws(APIError) -> Range<Int> {
+            var messages: (range: Range<Int>, count: Int)?
+            try members { (pass, key) throws(APIError) in
+                if key == "messages" {
+                    messages = try pass.messages()
+                } else {
+                    try pass.scanner.skipValue(depth: 1)
                 }
             }
-            var stored = message
-            stored.taskID = nil
-            stored.issueID = nil
-            stored.createdAt = nil
-            result.append(stored)
+            guard scanner.peek() == nil else { throw JSONScanner.invalid }  // trailing garbage
+            guard let messages else { throw fieldError ?? .invalidField("Missing field 'messages'.") }
+            if let fieldError { throw fieldError }
+            guard messages.count > 0 else { throw .invalidValue("Field 'messages' must not be empty.") }
+            let limit = validator.configuration.maxBatch
+            guard messages.count <= limit else {
+                throw APIError(.contentTooLarge, "batch_too_large", "At most \(limit) messages per batch.")
+            }
+            if let valueError { throw valueError }
+            return messages.range
         }
-        return result
+
+        /// Reads the members of the object that starts next, calling `member` with
+        /// each key when the scanner is at its value.
+        mutating func members(_ member: (inout Pass, String) throws(APIError) -> Void) throws(APIError) {
+            try scanner.expect(UInt8(ascii: "{"))
+            if scanner.take(UInt8(ascii: "}")) { return }
+            repeat {
+                guard try scanner.nextKind() == .string else { throw JSONScanner.invalid }
+                let key = try scanner.string(value: true).value ?? ""
+                try scanner.expect(UInt8(ascii: ":"))
+                try member(&self, key)
+            } while try scanner.more(before: UInt8(ascii: "}"))
+        }
+
+        mutating func messages() throws(APIError) -> (range: Range<Int>, count: Int)? {
+            guard try scanner.nextKind() == .array else {
+                try scanner.skipValue(depth: 1)
+                mistyped(nil, nil, "an array")
+                return nil
+            }
+            // A repeated `messages` replaces the one before, as in jsonb.
+            seen.removeAll(keepingCapacity: true)
+            valueError = nil
+            _ = scanner.peek()
+            let start = scanner.position
+            var count = 0
+            try scanner.expect(UInt8(ascii: "["))
+            if !scanner.take(UInt8(ascii: "]")) {
+                repeat {
+                    try message(index: count)
+                    count += 1
+                } while try scanner.more(before: UInt8(ascii: "]"))
+            }
+            return (start..<scanner.position, count)
+        }
+
+        mutating func message(index: Int) throws(APIError) {
+            guard try scanner.nextKind() == .object else {
+                try scanner.skipValue(depth: 2)
+                return mistyped(index, nil, "an object")
+            }
+            var message = Message()
+            scanner.sawNUL = false
+            try members { (pass, key) throws(APIError) in
+                try pass.field(key, of: &message, index: index)
+                // The key or its value held one.
+                if pass.scanner.sawNUL, message.nulField == nil { message.nulField = key }
+                pass.scanner.sawNUL = false
+            }
+            if message.seq == nil { missing(index, "seq") }
+            if message.type == nil { missing(index, "type") }
+            guard fieldError == nil, valueError == nil else { return }
+            do {
+                try check(message, index: index)
+            } catch {
+                valueError = error
+            }
+        }
+
+        /// Reads one member of a message into `message`; a wrong type is noted, not thrown.
+        mutating func field(_ key: String, of message: inout Message, index: Int) throws(APIError) {
+            switch key {
+            case "seq":
+                guard try scanner.nextKind() == .number else {
+                    try scanner.skipValue(depth: 3)
+                    return mistyped(index, key, "an integer")
+                }
+                message.seq = try scanner.number()
+                if message.seq == nil { mistyped(index, key, "an integer") }  // a fraction, or out of range
+            case "type":
+                guard try scanner.nextKind() == .string else {
+                    try scanner.skipValue(depth: 3)
+                    return mistyped(index, key, "a string")
+                }
+                message.type = try scanner.string(value: true).value
+            case "task_id": message.taskID = try optionalString(index, key, wanted: true)?.value
+            case "content": message.content = try optionalString(index, key)?.utf8Count
+            case "output": message.output = try optionalString(index, key)?.utf8Count
+            case "tool": message.tool = try optionalString(index, key)?.utf8Count
+            case "call_id": message.callID = try optionalString(index, key)?.utf8Count
+            case "issue_id", "created_at": _ = try optionalString(index, key)
+            case "is_error":
+                switch try scanner.nextKind() {
+                case .bool: try scanner.bool()
+                case .null: try scanner.literal("null")
+                default:
+                    try scanner.skipValue(depth: 3)
+                    mistyped(index, key, "a boolean")
+                }
+            case "input":
+                _ = scanner.peek()
+                let start = (scanner.position, scanner.slack)
+                let kind = try scanner.skipValue(depth: 3)
+                message.input = kind == .null ? nil : scanner.position - start.0 - (scanner.slack - start.1)
+            default:
+                try scanner.skipValue(depth: 3)  // not stored
+            }
+        }
+
+        /// A string or null (nil); anything else is noted as mistyped and gives nil.
+        mutating func optionalString(_ index: Int, _ key: String, wanted: Bool = false) throws(APIError) -> JSONScanner.StringToken? {
+            switch try scanner.nextKind() {
+            case .string:
+                return try scanner.string(value: wanted)
+            case .null:
+                try scanner.literal("null")
+            default:
+                try scanner.skipValue(depth: 3)
+                mistyped(index, key, "a string")
+            }
+            return nil
+        }
+
+        mutating func mistyped(_ index: Int?, _ key: String?, _ type: String) {
+            if fieldError == nil { fieldError = .invalidField("Field '\(Self.name(index, key))' must be \(type).") }
+        }
+
+        mutating func missing(_ index: Int, _ key: String) {
+            if fieldError == nil { fieldError = .invalidField("Missing field '\(Self.name(index, key))'.") }
+        }
+
+        /// `messages`, `messages[3]` or `messages[3].seq`: built only for an error.
+        static func name(_ index: Int?, _ key: String? = nil) -> String {
+            "messages" + (index.map { "[\($0)]" } ?? "") + (key.map { ".\($0)" } ?? "")
+        }
+
+        /// The rules for one well-typed message, in the order they have always been checked.
+        mutating func check(_ message: Message, index: Int) throws(APIError) {
+            let configuration = validator.configuration
+            var path: String { Self.name(index) }
+            try Validate.sameTask(message.taskID, validator.taskID)
+            guard let seq = message.seq, seq > 0 else { throw .invalidValue("Field '\(path).seq' must be at least 1.") }
+            guard seen.insert(seq).inserted else {
+                throw .invalidValue("Field '\(path).seq' repeats seq \(seq) within the batch.")
+            }
+            let type = TaskMessageType(rawValue: message.type ?? "")
+            guard TaskMessageType.known.contains(type) else {
+                throw .invalidValue("Field '\(path).type' must be text, tool_use, tool_result or error.")
+            }
+            switch type {
+            case .text where message.content == nil, .error where message.content == nil:
+                throw .invalidField("Missing field '\(path).content'.")
+            case .toolUse where message.tool == nil:
+                throw .invalidField("Missing field '\(path).tool'.")
+            default: break
+            }
+            for case let size? in [message.content, message.output] where size > configuration.maxContentBytes {
+                throw .messageTooLarge
+            }
+            for case let (name, size?) in [("tool", message.tool), ("call_id", message.callID)] where size > 1000 {
+                throw .invalidValue("Field '\(path).\(name)' is longer than 1000 bytes.")
+            }
+            if let size = message.input, size > configuration.maxInputBytes { throw .messageTooLarge }
+            // Checked per field before; now found in the same pass, so reported last.
+            if let field = message.nulField {
+                throw .invalidValue("Field '\(path).\(field)' contains a NUL character.")
+            }
+        }
     }
 }

@@ -1,5 +1,9 @@
 import AgentLiveWire
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HTTPTypes
 
 /// Decoding request bodies into the wire types, with errors a client can act on:
@@ -7,13 +11,7 @@ import HTTPTypes
 /// 400 `invalid_field` naming the missing or mistyped field.
 enum RequestBody {
     static func decode<Value: Decodable>(_ type: Value.Type, from request: APIRequest) throws(APIError) -> Value {
-        try checkContentType(request)
-        guard let body = request.body, !body.isEmpty else {
-            throw APIError(.badRequest, "invalid_json", "The request body must be a JSON object.")
-        }
-        guard body.first(where: { !isJSONWhitespace($0) }) == UInt8(ascii: "{") else {
-            throw APIError(.badRequest, "invalid_json", "The request body must be a JSON object.")
-        }
+        let body = try jsonObject(from: request)
         do {
             return try JSONDecoder().decode(Value.self, from: Data(body))
         } catch let error as DecodingError {
@@ -23,14 +21,30 @@ enum RequestBody {
         }
     }
 
+    /// The body of a JSON request, checked as far as that it starts as an object.
+    static func jsonObject(from request: APIRequest) throws(APIError) -> [UInt8] {
+        try checkContentType(request)
+        guard let body = request.body, body.first(where: { !isJSONWhitespace($0) }) == UInt8(ascii: "{") else {
+            throw APIError(.badRequest, "invalid_json", "The request body must be a JSON object.")
+        }
+        return body
+    }
+
     /// A body, when there is one, must be JSON (also for endpoints that ignore it).
     static func checkContentType(_ request: APIRequest) throws(APIError) {
         guard let body = request.body, !body.isEmpty else { return }
-        let type = request.head.headerFields[.contentType]?
-            .split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        guard type == "application/json" else {
+        guard request.head.headerFields[.contentType].map(mediaType) == "application/json" else {
             throw APIError(.unsupportedMediaType, "unsupported_media_type", "Send JSON with Content-Type: application/json.")
         }
+    }
+
+    /// A Content-Type value without its parameters, surrounding spaces and case
+    /// (by hand: Foundation's CharacterSet would link all of Foundation and ICU).
+    private static func mediaType(_ value: String) -> String {
+        let isSpace = { (character: Character) in character == " " || character == "\t" }
+        var type = value.prefix { $0 != ";" }.drop(while: isSpace)
+        while let last = type.last, isSpace(last) { type.removeLast() }
+        return type.lowercased()
     }
 
     private static func isJSONWhitespace(_ byte: UInt8) -> Bool {
@@ -46,7 +60,7 @@ enum RequestBody {
         case .dataCorrupted(let context) where context.codingPath.isEmpty:
             // Foundation also reports a number that does not fit the field (1.5 for an
             // integer) this way, without a path: tell the two apart.
-            guard (try? JSONSerialization.jsonObject(with: Data(body))) != nil else {
+            guard JSONScanner.isValid(body) else {
                 return APIError(.badRequest, "invalid_json", "The request body is not valid JSON.")
             }
             return .invalidField("A numeric field has a value of the wrong type (an integer is expected).")

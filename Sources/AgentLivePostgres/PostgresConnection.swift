@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CLibPQ
 
 /// One blocking libpq connection. A FastCGI worker handles one request at a time,
@@ -11,9 +6,16 @@ import CLibPQ
 /// The connection heals itself: before each query it notices a server that went
 /// away while the connection was idle (a restart) and reconnects, so a request
 /// after a database restart succeeds instead of failing once.
+///
+/// Each distinct SQL text is prepared once per session and then only executed, so
+/// PostgreSQL parses and plans it once instead of on every request (the API sends
+/// a small fixed set of texts).
 public final class PostgresConnection {
     private let conninfo: String
     private var handle: OpaquePointer?
+    /// Server-side statement names by SQL text, valid for the current session only.
+    private var statements: [String: String] = [:]
+    private var statementsPrepared = 0
 
     /// `conninfo` is a libpq connection string or URI (`host=/run/pg dbname=x` or
     /// `postgresql://…`). Connecting is lazy: the first query connects.
@@ -35,6 +37,7 @@ public final class PostgresConnection {
                 return
             }
         }
+        statements.removeAll()  // a new session knows none of them
         if let handle {
             PQreset(handle)
         } else {
@@ -49,9 +52,44 @@ public final class PostgresConnection {
     @discardableResult
     public func query(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> PostgresRows {
         try ensureConnected()
-        let result = withCStrings(parameters) { values in
-            PQexecParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0)
+        do {
+            return try execute(sql, parameters)
+        } catch {
+            // The statement is gone or its result type changed (a migration replaced a
+            // function): prepare it again. Inside a transaction the error has already
+            // aborted it, so only a statement on its own can be retried.
+            guard case .server(let state, let message, _) = error, Self.isStale(state, message) else { throw error }
+            statements[sql] = nil
+            guard PQtransactionStatus(handle) == PQTRANS_IDLE else { throw error }
+            return try execute(sql, parameters)
         }
+    }
+
+    private static func isStale(_ state: String, _ message: String) -> Bool {
+        state == "26000" || (state == "0A000" && message.hasPrefix("cached plan must not change result type"))
+    }
+
+    private func execute(_ sql: String, _ parameters: [String?]) throws(PostgresError) -> PostgresRows {
+        let name = try prepared(sql)
+        let result = withCStrings(parameters) { values in
+            PQexecPrepared(handle, name, Int32(values.count), values, nil, nil, 0)
+        }
+        return try rows(result)
+    }
+
+    /// The name of `sql` prepared in this session, preparing it on first use
+    /// (parameter types are inferred from the text, as an unnamed statement's are).
+    private func prepared(_ sql: String) throws(PostgresError) -> String {
+        if let name = statements[sql] { return name }
+        statementsPrepared += 1
+        let name = "agentlive_\(statementsPrepared)"
+        _ = try rows(PQprepare(handle, name, sql, 0, nil))
+        statements[sql] = name
+        return name
+    }
+
+    /// Takes ownership of `result`: its rows, or the error it carries.
+    private func rows(_ result: OpaquePointer?) throws(PostgresError) -> PostgresRows {
         defer { PQclear(result) }
         guard let result else { throw .connection(lastErrorMessage) }
         switch PQresultStatus(result) {
@@ -117,12 +155,25 @@ public struct PostgresRows: Sendable, Equatable {
 }
 
 /// Calls `body` with the parameters as NUL-terminated C strings (nil stays NULL).
+/// A native String's UTF-8 is already NUL-terminated, so `withCString` lends it
+/// without a copy: a 50 KB message batch is not duplicated on its way to libpq.
 private func withCStrings<R>(
     _ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R
 ) -> R {
-    var owned: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0) } }
-    defer { owned.forEach { free($0) } }
-    return body(owned.map { $0.map { UnsafePointer($0) } })
+    var pointers: [UnsafePointer<CChar>?] = []
+    pointers.reserveCapacity(strings.count)
+    func lend(from index: Int) -> R {
+        guard index < strings.count else { return body(pointers) }
+        guard let string = strings[index] else {
+            pointers.append(nil)
+            return lend(from: index + 1)
+        }
+        return string.withCString { pointer in
+            pointers.append(pointer)
+            return lend(from: index + 1)
+        }
+    }
+    return lend(from: 0)
 }
 
 extension String {

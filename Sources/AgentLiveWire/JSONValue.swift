@@ -35,15 +35,4 @@ public enum JSONValue: Codable, Sendable, Hashable {
         case .object(let value): try container.encode(value)
         }
     }
-
-    /// Every string in the value, keys included (for checks that apply to all text).
-    public func containsString(where predicate: (String) -> Bool) -> Bool {
-        switch self {
-        case .null, .bool, .number: return false
-        case .string(let value): return predicate(value)
-        case .array(let values): return values.contains { $0.containsString(where: predicate) }
-        case .object(let members):
-            return members.contains { predicate($0.key) || $0.value.containsString(where: predicate) }
-        }
-    }
 }

@@ -2,7 +2,14 @@ import AgentLiveAPI
 import AgentLiveFastCGI
 import AgentLivePostgres
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc  // mode_t, which FoundationEssentials does not re-export
+#endif
 import Logging
 
 @main

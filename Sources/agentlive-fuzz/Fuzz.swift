@@ -199,14 +199,25 @@ final class FuzzDatabase: SQLDatabase {
     /// The calls whose parameter at this index is a JSON document.
     static let jsonParameters = ["agentlive.api_ingest(": 2, "agentlive.api_register(": 3, "agentlive.api_heartbeat(": 2]
 
+    static func holdsNUL(_ value: Any) -> Bool {
+        switch value {
+        case let string as String: return string.utf8.contains(0)
+        case let array as [Any]: return array.contains(where: holdsNUL)
+        case let object as [String: Any]: return object.contains { $0.key.utf8.contains(0) || holdsNUL($0.value) }
+        default: return false
+        }
+    }
+
     func query(_ sql: String, _ parameters: [String?]) throws(PostgresError) -> PostgresRows {
         for case let parameter? in parameters where parameter.utf8.contains(0) {
             fatalError("a NUL reaches PostgreSQL (libpq would cut the value there): \(sql) \(parameter.debugDescription)")
         }
         for (function, index) in Self.jsonParameters where sql.contains(function) {
             guard index < parameters.count, let document = parameters[index],
-                (try? JSONSerialization.jsonObject(with: Data(document.utf8), options: .fragmentsAllowed)) != nil
+                let value = try? JSONSerialization.jsonObject(with: Data(document.utf8), options: .fragmentsAllowed)
             else { fatalError("\(function) gets a parameter that is not JSON: \(parameters)") }
+            // jsonb refuses an escaped NUL anywhere (ingest passes the client's text on).
+            guard !Self.holdsNUL(value) else { fatalError("\(function) gets a \\u0000 jsonb would refuse: \(parameters)") }
         }
         if sql.contains("agentlive.api_token(") {
             guard let id = parameters.first ?? nil, let row = Self.tokens[id] else {

@@ -76,6 +76,36 @@ import Testing
         (#"{"messages":[{"seq":1,"type":"text","content":"a"}"#, 400, "invalid_json"),
         (#"[1,2]"#, 400, "invalid_json"),
         ("", 400, "invalid_json"),
+        // The raw checks: everything a decoder into the wire types rejected, and what jsonb rejects.
+        (#"{"messages":[{"seq":1,"type":"text","content":"a","meta":{"note":"\u0000"}}]}"#, 422, "invalid_value"),
+        (#"{"messages":[{"seq":1,"type":"text","content":"a","k\u0000":1}]}"#, 422, "invalid_value"),
+        (#"{"messages":[{"seq":1,"type":"tool_result","output":"\u0000"}]}"#, 422, "invalid_value"),
+        (#"{"messages":[{"seq":1,"type":"text","content":"a","issue_id":"\u0000"}]}"#, 422, "invalid_value"),
+        (#"{"messages":[{"seq":1,"type":"text","content":"a"},{"seq":2,"type":"text","content":"b","seq":1}]}"#, 422, "invalid_value"),
+        (#"{"messages":[{"seq":1,"type":"tool_use","tool":"\#(String(repeating: "t", count: 1001))"}]}"#, 422, "invalid_value"),
+        // A mistyped field anywhere outranks a broken rule before it; a missing content does not.
+        (#"{"messages":[{"seq":0,"type":"text","content":"a"},{"seq":"2","type":"text","content":"b"}]}"#, 400, "invalid_field"),
+        (#"{"messages":[{"seq":0,"type":"text","content":"a"},{"seq":2,"type":"text"}]}"#, 422, "invalid_value"),
+        (#"{"messages":[{"seq":1,"type":"text","content":"a"},5]}"#, 400, "invalid_field"),
+        (#"{"messages":[{"seq":1e2,"type":"text","content":"a"}]}"#, 400, "invalid_field"),
+        (#"{"messages":[{"seq":9223372036854775808,"type":"text","content":"a"}]}"#, 400, "invalid_field"),
+        (#"{"messages":[{"seq":null,"type":"text","content":"a"}]}"#, 400, "invalid_field"),
+        (#"{"messages":[{"seq":1,"type":null,"content":"a"}]}"#, 400, "invalid_field"),
+        (#"{"messages":[{"seq":1,"type":"text","content":["a"]}]}"#, 400, "invalid_field"),
+        (#"{"messages":[{"seq":1,"type":"text","content":"a","is_error":"no"}]}"#, 400, "invalid_field"),
+        (#"{"messages":[{"seq":1,"type":"text","content":"a","created_at":7}]}"#, 400, "invalid_field"),
+        (#"{"messages":[{"seq":1,"type":"text","content":"a","task_id":7}]}"#, 400, "invalid_field"),
+        (#"{"messages":null}"#, 400, "invalid_field"),
+        (#"{"messages":[{"seq":1,"type":"text","content":"a"}]} x"#, 400, "invalid_json"),
+        (#"{"messages":[{"seq":1,"type":"text","content":"a"},]}"#, 400, "invalid_json"),
+        (#"{"messages":[{"seq":01,"type":"text","content":"a"}]}"#, 400, "invalid_json"),
+        (#"{"messages":[{"seq":1,"type":"text","content":"\ud800"}]}"#, 400, "invalid_json"),
+        (#"{"messages":[{"seq":1,"type":"text","content":"\udc00\ud800"}]}"#, 400, "invalid_json"),
+        (#"{"messages":[{"seq":1,"type":"text","content":"\x"}]}"#, 400, "invalid_json"),
+        ("{\"messages\":[{\"seq\":1,\"type\":\"text\",\"content\":\"a\tb\"}]}", 400, "invalid_json"),
+        (#"{"messages":[{"seq":1,"type":"tool_use","tool":"t","input":"# + String(repeating: "[", count: 600) + String(repeating: "]", count: 600) + "}]}", 400, "invalid_json"),
+        // A syntax error anywhere outranks a mistyped field before it.
+        (#"{"messages":[{"seq":"1","type":"text"},{"seq":2,"type":"text","content":"a}]}"#, 400, "invalid_json"),
     ])
     func badBatchesAreRejectedBeforeTheDatabase(json: String, status: Int, code: String) {
         let harness = APIHarness()
@@ -98,26 +128,53 @@ import Testing
         #expect(ingest(harness, #"{"messages":[{"seq":1,"type":"tool_use","tool":"t","input":{"k":"0123456789"}}]}"#) == (413, "message_too_large"))
         #expect(ingest(harness, "{}", tooLarge: true) == (413, "body_too_large"))
         #expect(ingest(harness, #"{"messages":[{"seq":1,"type":"text","content":"12345678"}]}"#).status == 200)
-        #expect(harness.database.endpointCalls.count == 1)
+        // Content counts unescaped UTF-8 bytes (4 × é is 8), input its JSON text without
+        // whitespace and with strings unescaped, however a client escapes them.
+        #expect(ingest(harness, #"{"messages":[{"seq":1,"type":"text","content":"\u00e9é\u00e9é"}]}"#).status == 200)
+        #expect(ingest(harness, #"{"messages":[{"seq":1,"type":"text","content":"\u00e9é\u00e9éa"}]}"#) == (413, "message_too_large"))
+        #expect(ingest(harness, #"{"messages":[{"seq":1,"type":"tool_use","tool":"t","input": { "k" : "012345678" } }]}"#) == (413, "message_too_large"))
+        #expect(ingest(harness, #"{"messages":[{"seq":1,"type":"tool_use","tool":"t","input": { "k" : "01234567" } }]}"#).status == 200)
+        #expect(ingest(harness, #"{"messages":[{"seq":1,"type":"tool_use","tool":"t","input":{"k":"\u00e9\u00e9\u00e9\u00e9"}}]}"#).status == 200)
+        #expect(harness.database.endpointCalls.count == 4)
+    }
+
+    @Test func invalidUTF8IsInvalidJSON() {
+        let harness = APIHarness()
+        for bad: [UInt8] in [[0xFF], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82]] {
+            let body = Array(#"{"messages":[{"seq":1,"type":"text","content":"a"#.utf8) + bad + Array(#""}]}"#.utf8)
+            let result = harness.send(.post, path, token: harness.daemonToken, body: body)
+            #expect(result.status == 400 && result.code == "invalid_json", "\(bad)")
+        }
+        #expect(harness.database.endpointCalls.isEmpty)
     }
 
     @Test func otherContentTypesAre415() {
         let harness = APIHarness()
         #expect(ingest(harness, "{}", contentType: "text/plain") == (415, "unsupported_media_type"))
         #expect(ingest(harness, "{}", contentType: nil) == (415, "unsupported_media_type"))
+        #expect(ingest(harness, "{}", contentType: "application/jsonx") == (415, "unsupported_media_type"))
+        #expect(ingest(harness, "{}", contentType: "application/ json") == (415, "unsupported_media_type"))
         #expect(harness.database.endpointCalls.isEmpty)
+        let batch = #"{"messages":[{"seq":1,"type":"text","content":"a"}]}"#
+        #expect(ingest(harness, batch, contentType: " Application/JSON\t; charset=utf-8").status == 200)
     }
 
-    @Test func aValidBatchReachesTheDatabaseWithoutClientIds() throws {
+    /// The database gets the `messages` array as sent; it reads only the fields it stores.
+    @Test func aValidBatchReachesTheDatabaseAsSent() throws {
         let harness = APIHarness()
-        let json = #"{"messages":[{"seq":2,"type":"tool_use","tool":"Bash","call_id":"c","input":{"command":"ls"},"task_id":"\#(APIHarness.task.uppercased())","issue_id":"zz","created_at":"x"},{"seq":1,"type":"text","content":"héllo"}]}"#
-        #expect(ingest(harness, json).status == 200)
+        let messages = #"[{"seq":2,"type":"tool_use","tool":"Bash","call_id":"c","input":{"command":"ls"},"task_id":"\#(APIHarness.task.uppercased())","issue_id":"zz","created_at":"x","extra":[1,{"a":null}]}, {"seq":1,"type":"text","content":"héllo \\u0000 \ud83d\ude00","is_error":null,"input":null}]"#
+        #expect(ingest(harness, #" { "other": {"x": "\u0000"}, "messages": "# + messages + " } ").status == 200)
         let call = try #require(harness.database.calls.last)
         #expect(call.sql == "select agentlive.api_ingest($1, $2, $3)")
-        #expect(call.parameters[0] == APIHarness.workspace)
-        #expect(call.parameters[1] == APIHarness.task)
-        let stored = try #require(call.parameters[2])
-        #expect(stored == #"[{"call_id":"c","input":{"command":"ls"},"seq":2,"tool":"Bash","type":"tool_use"},{"content":"héllo","seq":1,"type":"text"}]"#)
+        #expect(call.parameters == [APIHarness.workspace, APIHarness.task, messages])
+    }
+
+    @Test func aRepeatedKeyCountsWithItsLastValueAsInJsonb() throws {
+        let harness = APIHarness()
+        #expect(ingest(harness, #"{"messages":[{"seq":0,"type":"text","content":"a","seq":1}]}"#).status == 200)
+        #expect(ingest(harness, #"{"messages":[{"seq":1,"type":"text","content":"a","seq":0}]}"#).status == 422)
+        #expect(ingest(harness, #"{"messages":[],"messages":[{"seq":1,"type":"text","content":"a"}]}"#).status == 200)
+        #expect(harness.database.calls.last?.parameters[2] == #"[{"seq":1,"type":"text","content":"a"}]"#)
     }
 }
 
@@ -156,6 +213,14 @@ import Testing
         #expect(harness.send(.post, "/api/issues", token: harness.userToken, json: #"{"title":"\#(title)"}"#).status == 422)
         #expect(harness.database.endpointCalls.isEmpty)
         #expect(harness.send(.post, progress, token: harness.daemonToken, json: #"{"summary":"s","step":2,"total":2}"#).status == 200)
+    }
+
+    @Test func aFractionForAnIntegerIsAFieldErrorAndBrokenJSONIsNot() {
+        let harness = APIHarness()
+        let progress = "/api/daemon/tasks/\(APIHarness.task)/progress"
+        #expect(harness.send(.post, progress, token: harness.daemonToken, json: #"{"summary":"s","step":1.5}"#).code == "invalid_field")
+        #expect(harness.send(.post, progress, token: harness.daemonToken, json: #"{"summary":"s","step":1.5"#).code == "invalid_json")
+        #expect(harness.database.endpointCalls.isEmpty)
     }
 
     @Test func claimWithNothingQueuedIs204() {

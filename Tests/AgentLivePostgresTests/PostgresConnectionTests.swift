@@ -25,6 +25,26 @@ func testDatabaseURL() throws -> String {
         #expect(try connection.query("select 1").scalar == "1")
     }
 
+    @Test func eachTextIsPreparedOncePerSession() throws {
+        let connection = PostgresConnection(conninfo: try testDatabaseURL())
+        for n in 1...3 { #expect(try connection.query("select $1::int + 1", [String(n)]).scalar == String(n + 1)) }
+        let count = "select count(*) from pg_prepared_statements where statement = $1"
+        #expect(try connection.query(count, ["select $1::int + 1"]).scalar == "1")
+    }
+
+    @Test func aStatementDroppedOrChangedUnderneathIsPreparedAgain() throws {
+        let connection = PostgresConnection(conninfo: try testDatabaseURL())
+        #expect(try connection.query("select 1").scalar == "1")
+        try connection.execute(script: "deallocate all")
+        #expect(try connection.query("select 1").scalar == "1")
+
+        // A migration replacing a function with another result type.
+        try connection.execute(script: "create function pg_temp.f() returns int language sql as 'select 1'")
+        #expect(try connection.query("select pg_temp.f()").scalar == "1")
+        try connection.execute(script: "drop function pg_temp.f(); create function pg_temp.f() returns text language sql as $$select 'x'$$")
+        #expect(try connection.query("select pg_temp.f()").scalar == "x")
+    }
+
     @Test func unreachableServerIsAConnectionError() {
         let connection = PostgresConnection(conninfo: "host=/nonexistent dbname=x connect_timeout=1")
         #expect {

@@ -53,10 +53,4 @@ import Testing
             with: JSONEncoder().encode(ErrorBody(code: "task_not_active", message: "m"))) as! [String: Any]
         #expect((error["error"] as? [String: String]) == ["code": "task_not_active", "message": "m"])
     }
-
-    @Test func containsStringVisitsKeysAndNestedValues() {
-        let value = JSONValue.object(["a": .array([.string("x"), .object(["key\u{0}": .null])])])
-        #expect(value.containsString { $0.contains("\u{0}") })
-        #expect(!value.containsString { $0 == "y" })
-    }
 }
