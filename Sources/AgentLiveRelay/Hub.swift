@@ -8,6 +8,8 @@ public final class Hub: Sendable {
         var subscribers: [String: [ObjectIdentifier: ClientOutbox]] = [:]
         var subscriptions: [ObjectIdentifier: Set<String>] = [:]
         var clients: [ObjectIdentifier: ClientOutbox] = [:]
+        /// The most clients connected at once since `takePeakConnections`.
+        var peak = 0
     }
 
     private let state = Mutex(State())
@@ -15,7 +17,10 @@ public final class Hub: Sendable {
     public init() {}
 
     public func connect(_ client: ClientOutbox) {
-        state.withLock { $0.clients[ObjectIdentifier(client)] = client }
+        state.withLock { state in
+            state.clients[ObjectIdentifier(client)] = client
+            state.peak = max(state.peak, state.clients.count)
+        }
     }
 
     public func disconnect(_ client: ClientOutbox) {
@@ -86,4 +91,12 @@ public final class Hub: Sendable {
     }
 
     public var connectionCount: Int { state.withLock { $0.clients.count } }
+
+    /// The most clients connected at once since the last call (at least those now).
+    public func takePeakConnections() -> Int {
+        state.withLock { state in
+            defer { state.peak = state.clients.count }
+            return max(state.peak, state.clients.count)
+        }
+    }
 }

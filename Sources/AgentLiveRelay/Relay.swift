@@ -137,8 +137,9 @@ struct DeadlineSweeper: Service {
 }
 
 /// Logs the number of WebSocket connections once a minute when it changed. When
-/// it fell, hands freed memory back: glibc keeps it otherwise (a relay that held
-/// 20,000 connections stayed at 835 MiB after they had all gone).
+/// it is below the peak of the last minute, hands freed memory back: glibc keeps it
+/// otherwise (a relay that held 20,000 connections stayed at 835 MiB after they had
+/// all gone).
 struct ConnectionCounter: Service {
     var hub: Hub
     var logger: Logger
@@ -150,7 +151,7 @@ struct ConnectionCounter: Service {
                 let count = hub.connectionCount
                 if count != last { logger.info("connections", metadata: ["count": "\(count)"]) }
                 #if canImport(Glibc)
-                if count < last { malloc_trim(0) }
+                if count < hub.takePeakConnections() { malloc_trim(0) }
                 #endif
                 last = count
             } while await sleep(.seconds(60))

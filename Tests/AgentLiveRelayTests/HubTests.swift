@@ -67,6 +67,15 @@ func makeOutbox(_ limits: ClientOutbox.Limits = .init(), holding: Bool = false) 
         #expect(hub.connectionCount == 1)
     }
 
+    @Test func remembersThePeakOfConnectionsBetweenLooks() {
+        let hub = Hub()
+        let clients = (0..<3).map { _ in makeOutbox().0 }
+        clients.forEach(hub.connect)
+        clients.dropFirst().forEach(hub.disconnect)
+        #expect(hub.takePeakConnections() == 3)
+        #expect(hub.takePeakConnections() == 1)
+    }
+
     @Test func aClientThatFallsBehindIsClosedWith1013AndOthersAreNotAffected() {
         let hub = Hub()
         let (slow, slowWrites) = makeOutbox(.init(frames: 3, bytes: 1 << 20), holding: true)
