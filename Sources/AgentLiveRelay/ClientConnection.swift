@@ -68,6 +68,7 @@ struct ChannelClientWriter: ClientWriter {
 
     func close(_ code: WebSocketErrorCode, reason: String) {
         if code == ClientOutbox.tryAgainLater { logger.notice("closing a client that cannot keep up") }
+        // The handshake is async and the outbox has no task of its own to await it in.
         Task { [outbound] in try? await outbound.close(code, reason: reason) }
     }
 

@@ -75,20 +75,20 @@ public final class Hub: Sendable {
     }
 
     public func broadcast(_ frame: ByteBuffer) {
-        let targets = state.withLock { Array($0.clients.values) }
-        for client in targets { client.push(frame) }
+        for client in allClients { client.push(frame) }
     }
 
     public func closeAll(_ code: WebSocketErrorCode, reason: String) {
-        let targets = state.withLock { Array($0.clients.values) }
-        for client in targets { client.requestClose(code, reason: reason) }
+        for client in allClients { client.requestClose(code, reason: reason) }
     }
 
     /// Enforces every client's deadline that has passed (see `ClientOutbox`).
     public func checkDeadlines(now: ContinuousClock.Instant = .now) {
-        let targets = state.withLock { Array($0.clients.values) }
-        for client in targets { client.checkDeadline(now: now) }
+        for client in allClients { client.checkDeadline(now: now) }
     }
+
+    /// A snapshot, so clients are called without the hub's lock held.
+    private var allClients: [ClientOutbox] { state.withLock { Array($0.clients.values) } }
 
     public var connectionCount: Int { state.withLock { $0.clients.count } }
 
