@@ -23,8 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
@@ -82,8 +81,11 @@ let package = Package(
                 "AgentLiveCredentials",
                 "AgentLiveWire",
                 "CMalloc",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -160,7 +162,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AgentLiveFastCGITests", dependencies: ["AgentLiveFastCGI"]),
-        .testTarget(name: "AgentLiveRelayTests", dependencies: ["AgentLiveRelay"]),
+        .testTarget(
+            name: "AgentLiveRelayTests",
+            dependencies: ["AgentLiveRelay", .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(
             name: "AgentLiveDaemonTests",
             dependencies: ["AgentLiveDaemon", "AgentLiveWire"]

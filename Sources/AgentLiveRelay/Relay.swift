@@ -1,7 +1,5 @@
 import AgentLiveCredentials
 import Foundation
-import Hummingbird
-import HummingbirdWebSocket
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -51,30 +49,13 @@ public struct Relay {
         let database = RelayDatabase(client: client, logger: logger)
         let hub = Hub()
         let pump = EventPump(settings: configuration.database, database: database, hub: hub, logger: logger)
-        let connection = ClientConnection(hub: hub, directory: database, limits: configuration.outboxLimits, logger: logger)
-
-        let router = Router()
-        router.get("/health") { _, _ -> Response in
-            let body = #"{"status":"\#(pump.isListening ? "ok" : "degraded")","listening":\#(pump.isListening),"connections":\#(hub.connectionCount)}"#
-            return Response(
-                status: pump.isListening ? .ok : .serviceUnavailable,
-                headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                body: .init(byteBuffer: ByteBuffer(string: body)))
-        }
-        let app = Application(
-            router: router,
-            server: .http1WebSocketUpgrade(
-                configuration: .init(ws: .init(
-                    maxFrameSize: ClientConnection.maxFrameBytes, autoPing: .enabled(timePeriod: .seconds(30)),
-                    closeTimeout: .seconds(5)))
-            ) { request, channel, _ in
-                guard request.path?.split(separator: "?").first == "/ws" else { return .dontUpgrade }
-                let credentials = PresentedToken.from(request.headerFields)
-                return .upgrade([:]) { inbound, outbound, _ in
-                    try await connection.run(credentials: credentials, inbound: inbound, outbound: outbound, channel: channel)
-                }
+        let server = WebSocketServer(
+            host: configuration.host, port: configuration.port,
+            session: .init(hub: hub, directory: database, limits: configuration.outboxLimits, logger: logger),
+            health: {
+                let body = #"{"status":"\#(pump.isListening ? "ok" : "degraded")","listening":\#(pump.isListening),"connections":\#(hub.connectionCount)}"#
+                return (pump.isListening ? .ok : .serviceUnavailable, body)
             },
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             logger: logger)
 
         let group = ServiceGroup(
@@ -84,7 +65,7 @@ public struct Relay {
                     .init(service: pump),
                     .init(service: Reaper(database: database, interval: configuration.reapInterval,
                                           timeoutSeconds: configuration.daemonTimeoutSeconds, logger: logger)),
-                    .init(service: app),
+                    .init(service: server),
                     .init(service: ConnectionCounter(hub: hub, logger: logger)),
                     .init(service: DeadlineSweeper(hub: hub)),
                     .init(service: GoingAway(hub: hub, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup),

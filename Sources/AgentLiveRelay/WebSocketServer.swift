@@ -1,0 +1,110 @@
+import AgentLiveCredentials
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+import ServiceLifecycle
+
+/// The relay's listener: HTTP/1.1 with an upgrade to WebSocket on `/ws`, and
+/// plain JSON answers for everything else (`/health`, 404s). Built on swift-nio
+/// directly so a WebSocket connection is a channel and a handler, with no task.
+struct WebSocketServer: Service {
+    var host: String
+    var port: Int
+    var session: WebSocketSessionHandler.Settings
+    /// The `/health` answer: status and JSON body.
+    var health: @Sendable () -> (HTTPResponseStatus, String)
+    var logger: Logger
+
+    func run() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in channel.eventLoop.makeCompletedFuture { try configure(channel) } }
+            .bind(host: host, port: port).get()
+        logger.info("listening", metadata: ["address": "\(host):\(port)"])
+        try await withGracefulShutdownHandler {
+            try await server.closeFuture.get()
+        } onGracefulShutdown: {
+            server.close(promise: nil)
+        }
+    }
+
+    private func configure(_ channel: any Channel) throws {
+        let upgrader = NIOWebSocketServerUpgrader(
+            maxFrameSize: WebSocketSessionHandler.maxFrameBytes,
+            automaticErrorHandling: true,
+            shouldUpgrade: { channel, head in
+                let isWebSocket = head.uri.split(separator: "?", maxSplits: 1).first == "/ws"
+                return channel.eventLoop.makeSucceededFuture(isWebSocket ? HTTPHeaders() : nil)
+            },
+            upgradePipelineHandler: { [session] channel, head in
+                channel.eventLoop.makeCompletedFuture {
+                    let credentials = PresentedToken.from(HTTPFields(head.headers))
+                    try channel.pipeline.syncOperations.addHandlers(
+                        NIOWebSocketFrameAggregator(
+                            minNonFinalFragmentSize: 1, maxAccumulatedFrameCount: 1024,
+                            maxAccumulatedFrameSize: WebSocketSessionHandler.maxFrameBytes),
+                        WebSocketSessionHandler(settings: session, credentials: credentials))
+                }
+            })
+        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+            withServerUpgrade: (
+                upgraders: [upgrader],
+                // The upgrade removes the HTTP codec; the handler behind it must go too.
+                completionHandler: { context in context.pipeline.removeHandler(name: PlainHTTPHandler.name, promise: nil) }
+            ))
+        try channel.pipeline.syncOperations.addHandler(PlainHTTPHandler(health: health), name: PlainHTTPHandler.name)
+    }
+}
+
+/// Requests that are not upgrades: `/health`, and a JSON 404 for anything else.
+final class PlainHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    static let name = "agentlive-http"
+    private let health: @Sendable () -> (HTTPResponseStatus, String)
+    private var head: HTTPRequestHead?
+
+    init(health: @escaping @Sendable () -> (HTTPResponseStatus, String)) {
+        self.health = health
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): self.head = head
+        case .body: break
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            let path = head.uri.split(separator: "?", maxSplits: 1).first ?? ""
+            let (status, body) = path == "/health" && head.method == .GET
+                ? health()
+                : (.notFound, #"{"error":{"code":"not_found","message":"The relay serves /ws and /health."}}"#)
+            var headers = HTTPHeaders([
+                ("content-type", "application/json"), ("cache-control", "no-store"),
+                ("content-length", "\(body.utf8.count)"),
+            ])
+            if !head.isKeepAlive { headers.add(name: "connection", value: "close") }
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+            let (keepAlive, channel) = (head.isKeepAlive, context.channel)
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+                if !keepAlive { channel.close(promise: nil) }
+            }
+        }
+    }
+}
+
+extension HTTPFields {
+    /// NIO's header list as swift-http-types fields (names it cannot hold are left out).
+    init(_ headers: HTTPHeaders) {
+        self.init()
+        for (name, value) in headers {
+            if let name = HTTPField.Name(name) { append(HTTPField(name: name, value: value)) }
+        }
+    }
+}
