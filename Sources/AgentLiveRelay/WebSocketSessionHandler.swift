@@ -71,10 +71,7 @@ final class WebSocketSessionHandler: ChannelInboundHandler, RemovableChannelHand
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
         case .text where !closeSent:
-            guard frame.length <= settings.maxMessageBytes else {
-                outbox?.requestClose(.messageTooLarge, reason: "frames are limited to \(settings.maxMessageBytes) bytes")
-                return
-            }
+            guard frame.length <= settings.maxMessageBytes else { return refuseTooLarge() }
             let text = String(buffer: frame.unmaskedData)
             if let session { enqueue { await session.receive(text) } }
         case .binary where !closeSent:
@@ -108,12 +105,16 @@ final class WebSocketSessionHandler: ChannelInboundHandler, RemovableChannelHand
         settings.logger.debug("WebSocket error", metadata: ["error": "\(error)"])
         switch error {
         case NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge, NIOWebSocketFrameAggregator.Error.tooManyFragments:
-            outbox?.requestClose(.messageTooLarge, reason: "frames are limited to \(settings.maxMessageBytes) bytes")
+            refuseTooLarge()
         case is NIOWebSocketFrameAggregator.Error:
             outbox?.requestClose(.protocolError, reason: "invalid fragments")
         default:
             context.close(promise: nil)
         }
+    }
+
+    private func refuseTooLarge() {
+        outbox?.requestClose(.messageTooLarge, reason: "frames are limited to \(settings.maxMessageBytes) bytes")
     }
 
     private func enqueue(_ work: @escaping @Sendable () async -> Void) {
