@@ -68,6 +68,7 @@ let package = Package(
             name: "AgentLiveFastCGI",
             dependencies: [
                 "CFastCGI",
+                "CMalloc",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],

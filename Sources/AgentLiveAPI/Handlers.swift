@@ -194,11 +194,16 @@ extension AgentLiveAPI {
         return number
     }
 
+    /// The hot path: one database call per batch, which checks the daemon's token
+    /// itself (sql/010), so a bad body is answered before a bad daemon token.
     private func ingest(_ request: APIRequest, _ task: String) throws(APIError) -> APIResponse {
-        let workspace = try requireDaemon(request)
+        guard case .success(let token)? = PresentedToken.from(request.head.headerFields), token.kind == .daemon else {
+            _ = try requireDaemon(request)  // no daemon token: 401 or 403 as on every daemon endpoint
+            throw .unauthorized
+        }
         let body = try RequestBody.jsonObject(from: request)
-        let messages = try MessageValidator(configuration: configuration, taskID: task).validate(body)
-        return try document(.ok, "api_ingest", [workspace, task, messages])
+        let columns = try MessageValidator(configuration: configuration, taskID: task).validate(body)
+        return try document(.ok, "api_ingest", [token.id, "\\x" + token.digestHex, task] + columns.parameters)
     }
 
     // MARK: - Daemons

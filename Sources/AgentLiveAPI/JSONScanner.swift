@@ -11,6 +11,8 @@ struct JSONScanner {
 
     /// A string as it stands in the text, between its quotes.
     struct StringToken {
+        /// Where it stands: the text between the quotes.
+        var range: Range<Int>
         /// Its length once unescaped, in UTF-8 bytes.
         var utf8Count: Int
         /// The unescaped value, when it was asked for.
@@ -118,8 +120,11 @@ struct JSONScanner {
     }
 
     /// Consumes `true` or `false`.
-    mutating func bool() throws(APIError) {
-        try literal(bytes[position] == UInt8(ascii: "t") ? "true" : "false")
+    @discardableResult
+    mutating func bool() throws(APIError) -> Bool {
+        let value = bytes[position] == UInt8(ascii: "t")
+        try literal(value ? "true" : "false")
+        return value
     }
 
     mutating func literal(_ word: StaticString) throws(APIError) {
@@ -187,12 +192,12 @@ struct JSONScanner {
             switch bytes[position] {
             case UInt8(ascii: "\""):
                 if wanted { appendUnescaped(upTo: position) }
-                let token = StringToken(utf8Count: position - start + escapeAdjustment, value: value)
+                let token = StringToken(range: start..<position, utf8Count: position - start + escapeAdjustment, value: value)
                 slack -= escapeAdjustment
                 position += 1
                 return token
             case UInt8(ascii: "\\"):
-                let (scalar, length) = try escape()
+                let (scalar, length) = try escape(at: position)
                 if scalar == "\0" { sawNUL = true }
                 escapeAdjustment += UTF8.width(scalar) - length
                 if wanted {
@@ -223,7 +228,7 @@ struct JSONScanner {
     }
 
     /// The escape at `position`: its scalar and how many bytes it takes.
-    private func escape() throws(APIError) -> (Unicode.Scalar, Int) {
+    func escape(at position: Int) throws(APIError) -> (Unicode.Scalar, Int) {
         guard bytes.count - position >= 2 else { throw Self.invalid }
         switch bytes[position + 1] {
         case UInt8(ascii: "\""): return ("\"", 2)

@@ -22,9 +22,9 @@ extension Validate {
 }
 
 /// The checks on a batch of task messages before it reaches the database, made in
-/// one pass over the raw body instead of decoding it into structs and encoding them
-/// again. The result is the text of the `messages` array as sent: the database reads
-/// the fields it stores from it (ids come from the path; other fields are ignored).
+/// one pass over the raw body instead of decoding it into structs. The result is the
+/// stored fields of the messages as sent, column by column (`MessageColumns`); ids
+/// come from the path, other fields are ignored.
 ///
 /// The answers are those of decoding into `TaskMessageBatch` and checking the values:
 /// malformed JSON first (400 `invalid_json`), then missing or mistyped fields (400
@@ -38,24 +38,27 @@ struct MessageValidator {
     var configuration: APIConfiguration
     var taskID: String
 
-    func validate(_ body: [UInt8]) throws(APIError) -> String {
-        try body.withUnsafeBufferPointer { (bytes) throws(APIError) -> String in
+    func validate(_ body: [UInt8]) throws(APIError) -> MessageColumns {
+        try body.withUnsafeBufferPointer { (bytes) throws(APIError) -> MessageColumns in
             var pass = Pass(scanner: JSONScanner(bytes), validator: self)
             let messages = try pass.run()
-            return String(decoding: UnsafeBufferPointer(rebasing: bytes[messages]), as: UTF8.self)
+            return MessageColumns(messages, in: pass.scanner)
         }
     }
 
-    /// One message's fields as far as the rules need them: lengths, not contents.
-    private struct Message {
+    /// One message's fields: the values the rules need, and where the stored ones
+    /// stand in the body.
+    struct Message {
         var taskID: String?
         var seq: Int64?
         var type: String?
-        /// Unescaped UTF-8 lengths of the string fields that are present and not null.
-        var content: Int?, output: Int?, tool: Int?, callID: Int?
-        /// The length of `input`'s JSON text written compactly and unescaped, when present and not null.
-        var input: Int?
-        /// The first field holding an escaped NUL, which jsonb cannot store.
+        /// The string fields that are present and not null.
+        var content: JSONScanner.StringToken?, output: JSONScanner.StringToken?
+        var tool: JSONScanner.StringToken?, callID: JSONScanner.StringToken?
+        /// `input`'s JSON text, and its length written compactly and unescaped, when present and not null.
+        var input: (range: Range<Int>, size: Int)?
+        var isError: Bool?
+        /// The first field holding an escaped NUL, which PostgreSQL cannot store.
         var nulField: String?
     }
 
@@ -66,10 +69,12 @@ struct MessageValidator {
         var fieldError: APIError?
         var valueError: APIError?
         var seen = Set<Int64>()
+        /// The messages of the (last) `messages` array so far.
+        var stored: [Message] = []
 
-        /// Returns the byte range of the (last) `messages` array.
-        mutating func run() throws(APIError) -> Range<Int> {
-            var messages: (range: Range<Int>, count: Int)?
+        /// Returns the messages of the (last) `messages` array.
+        mutating func run() throws(APIError) -> [Message] {
+            var messages: Int?
             try members { (pass, key) throws(APIError) in
                 if key == "messages" {
                     messages = try pass.messages()
@@ -80,13 +85,13 @@ struct MessageValidator {
             guard scanner.peek() == nil else { throw JSONScanner.invalid }  // trailing garbage
             guard let messages else { throw fieldError ?? .invalidField("Missing field 'messages'.") }
             if let fieldError { throw fieldError }
-            guard messages.count > 0 else { throw .invalidValue("Field 'messages' must not be empty.") }
+            guard messages > 0 else { throw .invalidValue("Field 'messages' must not be empty.") }
             let limit = validator.configuration.maxBatch
-            guard messages.count <= limit else {
+            guard messages <= limit else {
                 throw APIError(.contentTooLarge, "batch_too_large", "At most \(limit) messages per batch.")
             }
             if let valueError { throw valueError }
-            return messages.range
+            return stored
         }
 
         /// Reads the members of the object that starts next, calling `member` with
@@ -102,7 +107,8 @@ struct MessageValidator {
             } while try scanner.more(before: UInt8(ascii: "}"))
         }
 
-        mutating func messages() throws(APIError) -> (range: Range<Int>, count: Int)? {
+        /// Returns how many messages the array holds, nil when it is not an array.
+        mutating func messages() throws(APIError) -> Int? {
             guard try scanner.nextKind() == .array else {
                 try scanner.skipValue(depth: 1)
                 mistyped(nil, nil, "an array")
@@ -110,9 +116,8 @@ struct MessageValidator {
             }
             // A repeated `messages` replaces the one before, as in jsonb.
             seen.removeAll(keepingCapacity: true)
+            stored.removeAll(keepingCapacity: true)
             valueError = nil
-            _ = scanner.peek()
-            let start = scanner.position
             var count = 0
             try scanner.expect(UInt8(ascii: "["))
             if !scanner.take(UInt8(ascii: "]")) {
@@ -121,7 +126,7 @@ struct MessageValidator {
                     count += 1
                 } while try scanner.more(before: UInt8(ascii: "]"))
             }
-            return (start..<scanner.position, count)
+            return count
         }
 
         mutating func message(index: Int) throws(APIError) {
@@ -142,6 +147,7 @@ struct MessageValidator {
             guard fieldError == nil, valueError == nil else { return }
             do {
                 try check(message, index: index)
+                stored.append(message)
             } catch {
                 valueError = error
             }
@@ -164,15 +170,17 @@ struct MessageValidator {
                 }
                 message.type = try scanner.string(value: true).value
             case "task_id": message.taskID = try optionalString(index, key, wanted: true)?.value
-            case "content": message.content = try optionalString(index, key)?.utf8Count
-            case "output": message.output = try optionalString(index, key)?.utf8Count
-            case "tool": message.tool = try optionalString(index, key)?.utf8Count
-            case "call_id": message.callID = try optionalString(index, key)?.utf8Count
+            case "content": message.content = try optionalString(index, key)
+            case "output": message.output = try optionalString(index, key)
+            case "tool": message.tool = try optionalString(index, key)
+            case "call_id": message.callID = try optionalString(index, key)
             case "issue_id", "created_at": _ = try optionalString(index, key)
             case "is_error":
                 switch try scanner.nextKind() {
-                case .bool: try scanner.bool()
-                case .null: try scanner.literal("null")
+                case .bool: message.isError = try scanner.bool()
+                case .null:
+                    try scanner.literal("null")
+                    message.isError = nil
                 default:
                     try scanner.skipValue(depth: 3)
                     mistyped(index, key, "a boolean")
@@ -181,7 +189,8 @@ struct MessageValidator {
                 _ = scanner.peek()
                 let start = (scanner.position, scanner.slack)
                 let kind = try scanner.skipValue(depth: 3)
-                message.input = kind == .null ? nil : scanner.position - start.0 - (scanner.slack - start.1)
+                message.input = kind == .null
+                    ? nil : (start.0..<scanner.position, scanner.position - start.0 - (scanner.slack - start.1))
             default:
                 try scanner.skipValue(depth: 3)  // not stored
             }
@@ -234,13 +243,13 @@ struct MessageValidator {
                 throw .invalidField("Missing field '\(path).tool'.")
             default: break
             }
-            for case let size? in [message.content, message.output] where size > configuration.maxContentBytes {
+            for case let field? in [message.content, message.output] where field.utf8Count > configuration.maxContentBytes {
                 throw .messageTooLarge
             }
-            for case let (name, size?) in [("tool", message.tool), ("call_id", message.callID)] where size > 1000 {
+            for case let (name, field?) in [("tool", message.tool), ("call_id", message.callID)] where field.utf8Count > 1000 {
                 throw .invalidValue("Field '\(path).\(name)' is longer than 1000 bytes.")
             }
-            if let size = message.input, size > configuration.maxInputBytes { throw .messageTooLarge }
+            if let input = message.input, input.size > configuration.maxInputBytes { throw .messageTooLarge }
             // Checked per field before; now found in the same pass, so reported last.
             if let field = message.nulField {
                 throw .invalidValue("Field '\(path).\(field)' contains a NUL character.")

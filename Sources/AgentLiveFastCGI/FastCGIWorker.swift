@@ -1,4 +1,5 @@
 import CFastCGI
+import CMalloc
 import HTTPTypes
 import Logging
 
@@ -25,6 +26,13 @@ public struct FastCGIWorker {
 
     public func run(_ handler: Handler) {
         ShutdownSignal.install()
+        // A request allocates and frees a few copies of its body. By default glibc
+        // hands the freed top of the heap back once it exceeds 128 KiB and faults
+        // it in again on the next request (brk and page faults were 3 % of a
+        // worker's CPU in the ingest benchmark). Keep up to 1 MiB; bodies from
+        // 256 KiB up get pages of their own, returned when freed.
+        mallopt(M_TRIM_THRESHOLD, 1 << 20)
+        mallopt(M_MMAP_THRESHOLD, 256 << 10)
         FCGX_Init()
         var request = FCGX_Request()
         FCGX_InitRequest(&request, listenFD, FCGI_FAIL_ACCEPT_ON_INTR)

@@ -197,7 +197,7 @@ final class FuzzDatabase: SQLDatabase {
     }()
 
     /// The calls whose parameter at this index is a JSON document.
-    static let jsonParameters = ["agentlive.api_ingest(": 2, "agentlive.api_register(": 3, "agentlive.api_heartbeat(": 2]
+    static let jsonParameters = ["agentlive.api_register(": 3, "agentlive.api_heartbeat(": 2]
 
     static func holdsNUL(_ value: Any) -> Bool {
         switch value {
@@ -216,7 +216,7 @@ final class FuzzDatabase: SQLDatabase {
             guard index < parameters.count, let document = parameters[index],
                 let value = try? JSONSerialization.jsonObject(with: Data(document.utf8), options: .fragmentsAllowed)
             else { fatalError("\(function) gets a parameter that is not JSON: \(parameters)") }
-            // jsonb refuses an escaped NUL anywhere (ingest passes the client's text on).
+            // jsonb refuses an escaped NUL anywhere.
             guard !Self.holdsNUL(value) else { fatalError("\(function) gets a \\u0000 jsonb would refuse: \(parameters)") }
         }
         if sql.contains("agentlive.api_token(") {

@@ -159,14 +159,26 @@ import Testing
         #expect(ingest(harness, batch, contentType: " Application/JSON\t; charset=utf-8").status == 200)
     }
 
-    /// The database gets the `messages` array as sent; it reads only the fields it stores.
-    @Test func aValidBatchReachesTheDatabaseAsSent() throws {
+    /// The database gets the stored fields column by column, as PostgreSQL array
+    /// literals of the values sent (unescaped from JSON, quoted for the array); ids
+    /// come from the path and other fields are left out.
+    @Test func aValidBatchReachesTheDatabaseAsColumns() throws {
         let harness = APIHarness()
-        let messages = #"[{"seq":2,"type":"tool_use","tool":"Bash","call_id":"c","input":{"command":"ls"},"task_id":"\#(APIHarness.task.uppercased())","issue_id":"zz","created_at":"x","extra":[1,{"a":null}]}, {"seq":1,"type":"text","content":"héllo \\u0000 \ud83d\ude00","is_error":null,"input":null}]"#
+        let messages = #"[{"seq":2,"type":"tool_use","tool":"Bash","call_id":"c","input":{"command":"ls \"x\"", "n": [1, null]},"task_id":"\#(APIHarness.task.uppercased())","issue_id":"zz","created_at":"x","extra":[1,{"a":null}]}, {"seq":1,"type":"text","content":"h\u00e9llo \"q\" back\\slash \/ \n \ud83d\ude00 NULL {,}","is_error":null,"input":null}, {"seq":3,"type":"tool_result","call_id":"c","output":"","is_error":true,"content":null}]"#
         #expect(ingest(harness, #" { "other": {"x": "\u0000"}, "messages": "# + messages + " } ").status == 200)
         let call = try #require(harness.database.calls.last)
-        #expect(call.sql == "select agentlive.api_ingest($1, $2, $3)")
-        #expect(call.parameters == [APIHarness.workspace, APIHarness.task, messages])
+        #expect(call.sql == "select agentlive.api_ingest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+        #expect(Array(call.parameters[2...]) == [
+            APIHarness.task,
+            "{2,1,3}",
+            "{tool_use,text,tool_result}",
+            #"{"Bash",NULL,NULL}"#,
+            #"{"c",NULL,"c"}"#,
+            #"{NULL,"héllo \"q\" back\\slash / \#n 😀 NULL {,}",NULL}"#,
+            #"{"{\"command\":\"ls \\\"x\\\"\", \"n\": [1, null]}",NULL,NULL}"#,
+            #"{NULL,NULL,""}"#,
+            "{NULL,NULL,t}",
+        ])
     }
 
     @Test func aRepeatedKeyCountsWithItsLastValueAsInJsonb() throws {
@@ -174,7 +186,25 @@ import Testing
         #expect(ingest(harness, #"{"messages":[{"seq":0,"type":"text","content":"a","seq":1}]}"#).status == 200)
         #expect(ingest(harness, #"{"messages":[{"seq":1,"type":"text","content":"a","seq":0}]}"#).status == 422)
         #expect(ingest(harness, #"{"messages":[],"messages":[{"seq":1,"type":"text","content":"a"}]}"#).status == 200)
-        #expect(harness.database.calls.last?.parameters[2] == #"[{"seq":1,"type":"text","content":"a"}]"#)
+        #expect(harness.database.calls.last?.parameters[3...5] == ["{1}", "{text}", "{NULL}"])
+        #expect(ingest(harness, #"{"messages":[{"seq":1,"type":"text","content":"a","is_error":true,"is_error":null,"content":"b"}]}"#).status == 200)
+        #expect(harness.database.calls.last?.parameters[7] == #"{"b"}"#)
+        #expect(harness.database.calls.last?.parameters[10] == "{NULL}")
+    }
+
+    /// The batch call checks the daemon token itself (one round trip): a token of
+    /// another kind gets the answer of every daemon endpoint, a wrong secret 401.
+    @Test func theBatchCallChecksTheDaemonToken() {
+        let harness = APIHarness()
+        let batch = #"{"messages":[{"seq":1,"type":"text","content":"a"}]}"#
+        #expect(harness.send(.post, path, token: harness.userToken, json: batch).code == "forbidden")
+        let forged = harness.daemonToken.dropLast(2) + "cd"
+        #expect(harness.send(.post, path, token: String(forged), json: batch).status == 401)
+        #expect(harness.send(.post, path, json: batch).status == 401)
+        #expect(harness.database.endpointCalls.isEmpty)
+        let lookups = harness.database.tokenLookups
+        #expect(ingest(harness, batch).status == 200)
+        #expect(harness.database.tokenLookups == lookups)
     }
 }
 

@@ -17,6 +17,7 @@ final class FakeDatabase: SQLDatabase {
 
     var tokens: [String: Token] = [:]  // by token id
     var calls: [(sql: String, parameters: [String?])] = []
+    var tokenLookups = 0
     var reply: (String, [String?]) throws(PostgresError) -> PostgresRows = { _, _ in
         PostgresRows(columns: ["result"], rows: [["{}"]])
     }
@@ -27,12 +28,23 @@ final class FakeDatabase: SQLDatabase {
     }
 
     func query(_ sql: String, _ parameters: [String?]) throws(PostgresError) -> PostgresRows {
+        func hash(_ token: Token) -> String {
+            SHA256.hash(data: Array(token.plaintext.utf8)).map { String(format: "%02x", $0) }.joined()
+        }
         if sql.contains("agentlive.api_token") {
+            tokenLookups += 1
             guard let id = parameters.first ?? nil, let token = tokens[id] else {
                 return PostgresRows(columns: [], rows: [])
             }
-            let hash = SHA256.hash(data: Array(token.plaintext.utf8)).map { String(format: "%02x", $0) }.joined()
-            return PostgresRows(columns: [], rows: [[token.kind, hash, token.user, token.workspace, "f"]])
+            return PostgresRows(columns: [], rows: [[token.kind, hash(token), token.user, token.workspace, "f"]])
+        }
+        if sql.contains("agentlive.api_ingest") {  // checks the daemon token itself, as sql/010 does
+            guard let id = parameters[0], let token = tokens[id], parameters[1] == "\\x" + hash(token) else {
+                throw .server(sqlState: "AL401", message: "unauthorized", detail: "Missing, invalid, expired or revoked credentials.")
+            }
+            guard token.kind == "daemon" else {
+                throw .server(sqlState: "AL403", message: "forbidden", detail: "This endpoint needs a daemon token.")
+            }
         }
         calls.append((sql, parameters))
         return try reply(sql, parameters)

@@ -57,7 +57,10 @@ def test_full_flow(world):
     sent = batch(1, 12)["messages"]
     sent[0]["content"] = "Ĥéllo — 你好 — 👋🏽 — \u00e9 \t tab \u2028 sep"
     sent[1]["input"] = {"file_path": "/src/ä.swift", "edits": [{"old": "a", "new": "b"}], "n": 3,
-                        "ok": False, "none": None}
+                        "ok": False, "none": None, "quoted": 'say "x" \\ {a,b}'}
+    # What the array literals of the ingest call must carry through (sql/010).
+    sent[2]["content"] = 'say "hi" \\ back\\slash {a,b} NULL, "" \n\r\u0001 end'
+    sent[3]["content"] = ""
     assert any(m.get("is_error") is True for m in sent) and any(m.get("is_error") is False for m in sent)
     assert {m["type"] for m in sent} == {"text", "tool_use", "tool_result", "error"}
     assert world.post_messages(task["id"], {"messages": sent}) == \
