@@ -119,6 +119,28 @@ def test_revoked_token_is_refused_on_the_next_request(world):
                f"and revoked_at is not null") == "2"
 
 
+def test_the_ingest_call_checks_the_daemon_token_itself(world):
+    """Ingest checks the token inside its one database call (sql/010): the same answers
+    as every other endpoint, nothing stored on a refusal, last_used_at kept fresh."""
+    t = world.running_task()
+    path = f"/api/daemon/tasks/{t.task_id}/messages"
+    prefix, token_hex, secret = world.daemon_token.split("_")
+    wrong = secret[:-1] + ("0" if secret[-1] != "0" else "1")
+    assert_error(Client(f"{prefix}_{token_hex}_{wrong}").post(path, json=batch(1, 1)), 401, "unauthorized")
+    assert_error(Client(f"{prefix}_{uuid.uuid4().hex}_{secret}").post(path, json=batch(1, 1)), 401, "unauthorized")
+    assert_error(world.user.post(path, json=batch(1, 1)), 403, "forbidden")
+    assert stored_seqs(t.task_id) == []
+
+    token_id = sql(f"select id from agentlive.tokens where label = {lit(world.daemon_label)}")
+    sql(f"update agentlive.token set last_used_at = now() - interval '1 hour' where id = {lit(token_id)}")
+    world.daemon.post(path, json=batch(1, 2), expect=200)
+    assert sql(f"select last_used_at > now() - interval '1 minute' from agentlive.token where id = {lit(token_id)}") == "t"
+
+    sql(f"select agentlive.revoke_token({lit(token_id)})")
+    assert_error(world.daemon.post(path, json=batch(3, 3)), 401, "unauthorized")
+    assert stored_seqs(t.task_id) == [1, 2]
+
+
 def test_expired_token_is_refused(world):
     world.user.get("/api/me", expect=200)
     token_id = sql(f"select id from agentlive.tokens where label = {lit(world.user_label)}")
