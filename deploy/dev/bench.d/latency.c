@@ -40,77 +40,19 @@
  *                     [--content-bytes 1024] --out FILE
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <sys/timerfd.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "wsclient.h"
 
 #define MAX_INFLIGHT 50        /* watchers connecting or subscribing at once */
-#define HS_MAX 4096
-#define FRAME_MAX (1 << 20)    /* text kept of one frame (the rest is skipped) */
 #define MAX_ERRORS 20
 #define ERROR_TEXT 2000
 
-static volatile sig_atomic_t stop;
-static int epfd;
 static const char *out_path;
-
-static void on_signal(int sig) { (void)sig; stop = 1; }
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("latency: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
-static void *xrealloc(void *p, size_t n) {
-    p = realloc(p, n);
-    if (!p && n) die("out of memory");
-    return p;
-}
-
-static char **read_lines(const char *path, int *n) {
-    FILE *f = fopen(path, "r");
-    if (!f) die("%s: %s", path, strerror(errno));
-    char **lines = NULL, line[512];
-    *n = 0;
-    while (fgets(line, sizeof line, f)) {
-        char *s = line, *e;
-        while (*s == ' ' || *s == '\t') s++;
-        e = s + strcspn(s, "\r\n");
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t')) e--;
-        *e = 0;
-        if (!*s) continue;
-        lines = xrealloc(lines, sizeof *lines * (*n + 1));
-        lines[(*n)++] = strdup(s);
-    }
-    fclose(f);
-    return lines;
-}
 
 /* A JSON string of bytes: quotes, backslashes and control characters escaped,
  * invalid UTF-8 replaced by '?', so the output always parses. */
@@ -139,13 +81,6 @@ static void json_string(FILE *f, const unsigned char *s, size_t n) {
         }
     }
     fputc('"', f);
-}
-
-static FILE *open_out(void) {
-    FILE *f = fopen(out_path, "w");
-    if (!f) die("%s: %s", out_path, strerror(errno));
-    setvbuf(f, NULL, _IOFBF, 1 << 20);
-    return f;
 }
 
 static void close_out(FILE *f) {
@@ -185,6 +120,19 @@ static void add_double(double **v, size_t *n, size_t *cap, double x) {
     (*v)[(*n)++] = x;
 }
 
+/* OUT of both modes starts {"records": [...], "<name>": [seconds, ...]; the
+ * mode writes the rest. */
+static FILE *open_out(const char *name, const double *v, size_t n) {
+    FILE *f = fopen(out_path, "w");
+    if (!f) die("%s: %s", out_path, strerror(errno));
+    setvbuf(f, NULL, _IOFBF, 1 << 20);
+    fputc('{', f);
+    write_records(f);
+    fputs(", ", f);
+    write_doubles(f, name, v, n);
+    return f;
+}
+
 /* Task id -> index (the line of the tasks file), by binary search. */
 struct task_key { char id[40]; int index; };
 static struct task_key *task_keys;
@@ -222,26 +170,6 @@ static const char *arg(int argc, char **argv, const char *name, const char *fall
     return fallback;
 }
 
-static int tcp_socket(void) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) die("socket: %s", strerror(errno));
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-}
-
-static void tcp_connect(int fd, const char *host, int port) {
-    struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(port)};
-    if (inet_pton(AF_INET, host, &dst.sin_addr) != 1) die("%s: not an IPv4 address", host);
-    if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0 && errno != EINPROGRESS)
-        die("connect to %s:%d: %s", host, port, strerror(errno));
-}
-
-static void set_events(int fd, uint32_t events, void *ptr, int op) {
-    struct epoll_event ev = {.events = events, .data.ptr = ptr};
-    if (epoll_ctl(epfd, op, fd, &ev) < 0) die("epoll_ctl: %s", strerror(errno));
-}
-
 static void arm_timer(int tfd, double at) { /* absolute CLOCK_MONOTONIC; 0 disarms */
     struct itimerspec its = {0};
     if (at > 0) {
@@ -258,41 +186,17 @@ static int make_timer(void) {
     return tfd;
 }
 
-static void setup_signals(void) {
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (epfd < 0) die("epoll_create1: %s", strerror(errno));
-}
-
 /* ------------------------------------------------------------------ watch */
 
-enum { IDLE, CONNECTING, HANDSHAKE, OPEN, DONE };
-
 struct watcher {
-    int fd, state, index, subscribed;
+    struct ws ws;             /* first: the hooks cast back */
+    int index, subscribed;
     const char *issue;
-    char *hs;                 /* handshake response */
-    int hs_len;
-    unsigned char hdr[14];    /* frame header being read */
-    int hlen, htotal, in_payload, opcode;
-    uint64_t need;
-    char *msg;                /* text message (frames joined), NUL-terminated */
-    size_t msg_len, msg_cap;
-    int msg_opcode;
-    unsigned char ctrl[125];
-    int ctrl_len;
-    unsigned char *out;       /* pending output */
-    int out_len;
 };
 
 static struct watcher *watchers;
-static int w_count, w_first, w_port, w_inflight, w_subscribed, w_ready, w_closed;
+static int w_count, w_first, w_inflight, w_subscribed, w_ready, w_closed;
 static char w_host[64], w_path[256];
-static const char *w_token;
 static char **w_issues;
 static int w_n_issues;
 static double *lags;
@@ -300,55 +204,7 @@ static size_t n_lags, cap_lags;
 static char *errors[MAX_ERRORS];
 static int n_errors;
 
-static void w_finish(struct watcher *c, const char *why) {
-    if (c->state == DONE) return;
-    if (!w_ready) die("watcher %d (issue %s): %s", c->index, c->issue, why);
-    if (c->fd >= 0) close(c->fd);
-    c->fd = -1;
-    c->state = DONE;
-    w_closed++;
-    if (w_closed <= 3) fprintf(stderr, "latency: watcher %d closed early: %s\n", c->index, why);
-    free(c->out);
-    c->out = NULL;
-    c->out_len = 0;
-}
-
-static void w_send(struct watcher *c, const unsigned char *data, int len) {
-    if (c->out_len == 0) {
-        ssize_t n = write(c->fd, data, len);
-        if (n == len) return;
-        if (n < 0) {
-            if (errno != EAGAIN) { w_finish(c, strerror(errno)); return; }
-            n = 0;
-        }
-        data += n;
-        len -= n;
-    }
-    c->out = xrealloc(c->out, c->out_len + len);
-    memcpy(c->out + c->out_len, data, len);
-    c->out_len += len;
-    set_events(c->fd, EPOLLIN | EPOLLOUT, c, EPOLL_CTL_MOD);
-}
-
-/* A masked client frame (the mask key is fixed: servers do not check it). */
-static void w_send_frame(struct watcher *c, int opcode, const void *payload, int len) {
-    unsigned char frame[256 + 14];
-    static const unsigned char mask[4] = {0x11, 0x22, 0x33, 0x44};
-    int h = 0;
-    if (len > 256) return;
-    frame[h++] = 0x80 | opcode;
-    if (len < 126) {
-        frame[h++] = 0x80 | len;
-    } else {
-        frame[h++] = 0x80 | 126;
-        frame[h++] = len >> 8;
-        frame[h++] = len & 0xff;
-    }
-    memcpy(frame + h, mask, 4);
-    h += 4;
-    for (int i = 0; i < len; i++) frame[h + i] = ((const unsigned char *)payload)[i] ^ mask[i & 3];
-    w_send(c, frame, h + len);
-}
+static struct watcher *watcher_of(struct ws *w) { return (struct watcher *)w; }
 
 /* What a frame says, found by key whatever the order: the top-level "type" and
  * the payload's "task_id" and "seq". A small scanner that knows strings (with
@@ -427,195 +283,48 @@ static void keep_error(const char *text, size_t len) {
     n_errors++;
 }
 
-static void w_message(struct watcher *c, double t) {
+static void ws_on_open(struct ws *w) { ws_subscribe(w, watcher_of(w)->issue); }
+
+static void ws_on_message(struct ws *w, const char *text, size_t len, double t) {
+    struct watcher *c = watcher_of(w);
     struct frame_info fi;
-    scan_frame(c->msg, c->msg_len, &fi);
+    scan_frame(text, len, &fi);
     if (!c->subscribed) {
         if (strcmp(fi.type, "subscribed") == 0) {
             c->subscribed = 1;
             w_subscribed++;
             w_inflight--;
         } else if (strcmp(fi.type, "error") == 0) {
-            die("watcher %d: subscribe to %s: %.*s", c->index, c->issue, (int)(c->msg_len > 500 ? 500 : c->msg_len), c->msg);
+            die("watcher %d: subscribe to %s: %.*s", c->index, c->issue, (int)(len > 500 ? 500 : len), text);
         }
         return;
     }
     if (strcmp(fi.type, "task:message") == 0) {
         if (!fi.has_task || !fi.has_seq) {
-            keep_error(c->msg, c->msg_len);  /* not what analyze expects: show it */
+            keep_error(text, len);  /* not what analyze expects: show it */
             return;
         }
         add_record(task_index(fi.task_id), fi.seq, t);
     } else if (strcmp(fi.type, "resync") == 0 || strcmp(fi.type, "error") == 0) {
-        keep_error(c->msg, c->msg_len);
+        keep_error(text, len);
     }
 }
 
-static void w_frame_done(struct watcher *c, int fin, double t) {
-    switch (c->opcode) {
-    case 0:  /* continuation */
-    case 1:  /* text */
-    case 2:  /* binary */
-        if (c->opcode) c->msg_opcode = c->opcode;
-        if (fin) {
-            if (c->msg_opcode == 1) w_message(c, t);
-            c->msg_len = 0;
-        }
-        break;
-    case 8: {
-        char why[64];
-        int code = c->ctrl_len >= 2 ? (c->ctrl[0] << 8 | c->ctrl[1]) : 0;
-        snprintf(why, sizeof why, "closed by the relay (code %d)", code);
-        w_finish(c, why);
-        break;
-    }
-    case 9:
-        w_send_frame(c, 10, c->ctrl, c->ctrl_len);
-        break;
-    default:
-        break;
-    }
-}
-
-static void w_parse(struct watcher *c, const unsigned char *buf, size_t n, double t) {
-    size_t pos = 0;
-    while (pos < n && c->state == OPEN) {
-        if (c->in_payload) {
-            size_t take = n - pos;
-            if (take > c->need) take = c->need;
-            if (c->opcode < 8) {
-                size_t k = take;
-                if (c->msg_len + k > FRAME_MAX) k = c->msg_len < FRAME_MAX ? FRAME_MAX - c->msg_len : 0;
-                if (c->msg_len + k + 1 > c->msg_cap) {
-                    c->msg_cap = (c->msg_len + k + 1) * 2;
-                    c->msg = xrealloc(c->msg, c->msg_cap);
-                }
-                memcpy(c->msg + c->msg_len, buf + pos, k);
-                c->msg_len += k;
-                c->msg[c->msg_len] = 0;
-            } else if (c->ctrl_len + take <= sizeof c->ctrl) {
-                memcpy(c->ctrl + c->ctrl_len, buf + pos, take);
-                c->ctrl_len += take;
-            }
-            c->need -= take;
-            pos += take;
-            if (c->need == 0) {
-                c->in_payload = 0;
-                w_frame_done(c, c->hdr[0] & 0x80, t);
-            }
-            continue;
-        }
-        c->hdr[c->hlen++] = buf[pos++];
-        if (c->hlen == 2) {
-            int len7 = c->hdr[1] & 0x7f;
-            c->htotal = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((c->hdr[1] & 0x80) ? 4 : 0);
-        }
-        if (c->hlen >= 2 && c->hlen == c->htotal) {
-            int len7 = c->hdr[1] & 0x7f;
-            uint64_t len = len7;
-            if (len7 == 126) len = (uint64_t)c->hdr[2] << 8 | c->hdr[3];
-            if (len7 == 127) {
-                len = 0;
-                for (int i = 0; i < 8; i++) len = len << 8 | c->hdr[2 + i];
-            }
-            c->opcode = c->hdr[0] & 0x0f;
-            c->hlen = 0;
-            c->need = len;
-            c->ctrl_len = 0;
-            if (c->opcode == 1 || c->opcode == 2) c->msg_len = 0;
-            if (c->msg_cap == 0) {
-                c->msg_cap = 4096;
-                c->msg = xrealloc(NULL, c->msg_cap);
-            }
-            c->msg[c->msg_len] = 0;
-            if (len == 0) {
-                w_frame_done(c, c->hdr[0] & 0x80, t);
-            } else {
-                c->in_payload = 1;
-            }
-        }
-    }
+/* Until all are subscribed a watcher that ends is fatal; after, it is counted. */
+static void ws_on_end(struct ws *w, enum ws_end how, const char *why) {
+    struct watcher *c = watcher_of(w);
+    (void)how;
+    if (!w_ready) die("watcher %d (issue %s): %s", c->index, c->issue, why);
+    w_closed++;
+    if (w_closed <= 3) fprintf(stderr, "latency: watcher %d closed early: %s\n", c->index, why);
 }
 
 static void w_start(struct watcher *c) {
-    c->fd = tcp_socket();
-    c->state = CONNECTING;
+    if (ws_connect(&c->ws, NULL) < 0) die("watcher %d: connect to %s:%d: %s", c->index, ws_server.host, ws_server.port, strerror(errno));
     w_inflight++;
-    tcp_connect(c->fd, w_host, w_port);
-    set_events(c->fd, EPOLLIN | EPOLLOUT, c, EPOLL_CTL_ADD);
 }
 
-static void w_writable(struct watcher *c) {
-    if (c->state == CONNECTING) {
-        int err = 0;
-        socklen_t len = sizeof err;
-        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err) die("watcher %d: connect to %s:%d: %s", c->index, w_host, w_port, strerror(err));
-        char req[2048];
-        int n = snprintf(req, sizeof req,
-                         "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-                         "Authorization: Bearer %s\r\n\r\n",
-                         w_path, w_host, w_port, w_token);
-        if (n >= (int)sizeof req) die("the token is too long");
-        c->state = HANDSHAKE;
-        c->hs = xrealloc(NULL, HS_MAX);
-        c->hs_len = 0;
-        set_events(c->fd, EPOLLIN, c, EPOLL_CTL_MOD);
-        w_send(c, (unsigned char *)req, n);
-        return;
-    }
-    if (c->out_len) {
-        ssize_t n = write(c->fd, c->out, c->out_len);
-        if (n < 0) {
-            if (errno != EAGAIN) w_finish(c, strerror(errno));
-            return;
-        }
-        memmove(c->out, c->out + n, c->out_len - n);
-        c->out_len -= n;
-    }
-    if (c->out_len == 0) set_events(c->fd, EPOLLIN, c, EPOLL_CTL_MOD);
-}
-
-static void w_readable(struct watcher *c) {
-    static unsigned char buf[1 << 16];
-    for (;;) {
-        ssize_t n = read(c->fd, buf, sizeof buf);
-        double t = now();  /* every frame of this read arrived by now */
-        if (n == 0) { w_finish(c, "connection closed"); return; }
-        if (n < 0) {
-            if (errno != EAGAIN) w_finish(c, strerror(errno));
-            return;
-        }
-        if (c->state == HANDSHAKE) {
-            int take = n;
-            if (c->hs_len + take > HS_MAX - 1) take = HS_MAX - 1 - c->hs_len;
-            memcpy(c->hs + c->hs_len, buf, take);
-            c->hs_len += take;
-            c->hs[c->hs_len] = 0;
-            char *end = strstr(c->hs, "\r\n\r\n");
-            if (!end) {
-                if (c->hs_len >= HS_MAX - 1) die("watcher %d: handshake response too long", c->index);
-                continue;
-            }
-            if (strncmp(c->hs, "HTTP/1.1 101", 12) != 0)
-                die("watcher %d: upgrade refused: %.*s", c->index, (int)strcspn(c->hs, "\r\n"), c->hs);
-            int used = (end + 4 - c->hs) - (c->hs_len - take);  /* bytes of this read in the head */
-            free(c->hs);
-            c->hs = NULL;
-            c->state = OPEN;
-            char sub[256];
-            int len = snprintf(sub, sizeof sub, "{\"type\":\"subscribe\",\"payload\":{\"issue_id\":\"%s\"}}", c->issue);
-            w_send_frame(c, 1, sub, len);
-            if (used < n && c->state == OPEN) w_parse(c, buf + used, n - used, t);
-        } else {
-            w_parse(c, buf, n, t);
-        }
-        if (c->state == DONE) return;
-        if (n < (ssize_t)sizeof buf) return;
-    }
-}
-
+/* ws://HOST:PORT/PATH into ws_server. */
 static int parse_url(const char *url) {
     const char *p = url;
     if (strncmp(p, "ws://", 5) != 0) return 0;
@@ -625,18 +334,20 @@ static int parse_url(const char *url) {
     memcpy(w_host, p, h);
     w_host[h] = 0;
     p += h;
-    w_port = 80;
+    ws_server.port = 80;
     if (*p == ':') {
-        w_port = atoi(p + 1);
+        ws_server.port = atoi(p + 1);
         p += 1 + strspn(p + 1, "0123456789");
     }
     snprintf(w_path, sizeof w_path, "%s", *p ? p : "/");
-    return w_port > 0;
+    ws_server.host = w_host;
+    ws_server.path = w_path;
+    return ws_server.port > 0;
 }
 
 static int watch(int argc, char **argv) {
     const char *url = arg(argc, argv, "--url", NULL);
-    w_token = arg(argc, argv, "--token", NULL);
+    ws_server.token = arg(argc, argv, "--token", NULL);
     const char *issues_path = arg(argc, argv, "--issues", NULL);
     const char *tasks_path = arg(argc, argv, "--tasks", NULL);
     w_first = atoi(arg(argc, argv, "--first", NULL));
@@ -650,11 +361,10 @@ static int watch(int argc, char **argv) {
     index_tasks(tasks, n_tasks);
     if (!w_n_issues || w_count < 1 || w_first < 0) die("bad arguments (no issues, or --count < 1)");
 
-    setup_signals();
+    loop_init();
     watchers = calloc(w_count, sizeof *watchers);
     if (!watchers) die("out of memory");
     for (int i = 0; i < w_count; i++) {
-        watchers[i].fd = -1;
         watchers[i].index = w_first + i;
         watchers[i].issue = w_issues[(w_first + i) % w_n_issues];
     }
@@ -677,8 +387,8 @@ static int watch(int argc, char **argv) {
         int n = epoll_wait(epfd, evs, 256, 100);
         if (n < 0 && errno != EINTR) die("epoll_wait: %s", strerror(errno));
         for (int i = 0; i < n; i++) {
-            struct watcher *c = evs[i].data.ptr;
-            if (!c) {  /* the lag sampler: how late did the 5 ms timer fire? */
+            struct ws *w = evs[i].data.ptr;
+            if (!w) {  /* the lag sampler: how late did the 5 ms timer fire? */
                 uint64_t expirations;
                 if (read(tfd, &expirations, sizeof expirations) < 0) continue;
                 double t = now();
@@ -687,18 +397,11 @@ static int watch(int argc, char **argv) {
                 arm_timer(tfd, lag_due);
                 continue;
             }
-            if (c->state == DONE) continue;
-            if (evs[i].events & (EPOLLERR | EPOLLHUP) && c->state == CONNECTING) { w_writable(c); continue; }
-            if (evs[i].events & EPOLLOUT) w_writable(c);
-            if (c->state != DONE && evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) w_readable(c);
+            ws_event(w, evs[i].events);
         }
     }
 
-    FILE *f = open_out();
-    fputc('{', f);
-    write_records(f);
-    fputs(", ", f);
-    write_doubles(f, "lags", lags, n_lags);
+    FILE *f = open_out("lags", lags, n_lags);
     fputs(", \"errors\": [", f);
     for (int i = 0; i < n_errors; i++) {
         if (i) fputs(", ", f);
@@ -734,10 +437,10 @@ static struct { int status; char body[201]; int len; } failures[MAX_ERRORS];
 static int n_failures;
 
 static void p_connect(struct poster *c) {
-    c->fd = tcp_socket();
+    c->fd = tcp_open(NULL, "127.0.0.1", p_port);
+    if (c->fd < 0) die("connect to 127.0.0.1:%d: %s", p_port, strerror(errno));
     c->connected = 0;
     c->in_len = 0;
-    tcp_connect(c->fd, "127.0.0.1", p_port);
     set_events(c->fd, EPOLLIN | EPOLLOUT, c, EPOLL_CTL_ADD);
 }
 
@@ -906,7 +609,7 @@ static int post(int argc, char **argv) {
     content = xrealloc(NULL, content_len + 1);
     for (size_t i = 0; i < content_len; i++) content[i] = word[i % wl];
 
-    setup_signals();
+    loop_init();
     posters = calloc(p_count, sizeof *posters);
     if (!posters) die("out of memory");
     double interval = p_batch / rate_per_task;
@@ -958,11 +661,7 @@ static int post(int argc, char **argv) {
         }
     }
 
-    FILE *f = open_out();
-    fputc('{', f);
-    write_records(f);
-    fputs(", ", f);
-    write_doubles(f, "post_times", post_times, n_post_times);
+    FILE *f = open_out("post_times", post_times, n_post_times);
     fputs(", \"failures\": [", f);
     for (int i = 0; i < n_failures; i++) {
         fprintf(f, "%s[%d, ", i ? ", " : "", failures[i].status);
