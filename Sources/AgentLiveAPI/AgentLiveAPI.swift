@@ -35,14 +35,22 @@ public final class AgentLiveAPI {
     // MARK: - Database calls
 
     /// Calls `agentlive.<function>($1, …)` and returns its single value (a JSON document).
-    func call(_ function: String, _ parameters: [String?]) throws(APIError) -> String? {
+    func call(_ function: String, _ parameters: [PostgresParameter]) throws(APIError) -> String? {
         let placeholders = parameters.indices.map { "$\($0 + 1)" }
         return try query("select agentlive.\(function)(\(placeholders.joined(separator: ", ")))", parameters).scalar
     }
 
+    func call(_ function: String, _ parameters: [String?]) throws(APIError) -> String? {
+        try call(function, parameters.map(PostgresParameter.init))
+    }
+
     func query(_ sql: String, _ parameters: [String?]) throws(APIError) -> PostgresRows {
+        try query(sql, parameters.map(PostgresParameter.init))
+    }
+
+    func query(_ sql: String, _ parameters: [PostgresParameter]) throws(APIError) -> PostgresRows {
         do {
-            return try database.query(sql, parameters)
+            return try database.query(sql, parameters: parameters)
         } catch {
             let mapped = APIError(error)
             if mapped.status.code >= 500 { logger.error("database: \(error)") }
@@ -51,9 +59,13 @@ public final class AgentLiveAPI {
     }
 
     /// A call whose result is the response document.
-    func document(_ status: HTTPResponse.Status, _ function: String, _ parameters: [String?]) throws(APIError) -> APIResponse {
+    func document(_ status: HTTPResponse.Status, _ function: String, _ parameters: [PostgresParameter]) throws(APIError) -> APIResponse {
         guard let document = try call(function, parameters) else { throw .internalError }
         return .json(status, document)
+    }
+
+    func document(_ status: HTTPResponse.Status, _ function: String, _ parameters: [String?]) throws(APIError) -> APIResponse {
+        try document(status, function, parameters.map(PostgresParameter.init))
     }
 
     // MARK: - Credentials

@@ -1,4 +1,5 @@
 import AgentLiveCredentials
+import AgentLivePostgres
 import AgentLiveWire
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -61,7 +62,7 @@ extension AgentLiveAPI {
 
     private func health() -> APIResponse {
         do {
-            _ = try query("select 1", [])
+            _ = try query("select 1", [String?]())
             return .json(.ok, #"{"status":"ok"}"#)
         } catch {
             return APIError.databaseUnavailable.response
@@ -203,7 +204,7 @@ extension AgentLiveAPI {
         }
         let body = try RequestBody.jsonObject(from: request)
         let columns = try MessageValidator(configuration: configuration, taskID: task).validate(body)
-        return try document(.ok, "api_ingest", [token.id, "\\x" + token.digestHex, task] + columns.parameters)
+        return try document(.ok, "api_ingest", [.text(token.id), .binary(token.digest), .text(task)] + columns.parameters)
     }
 
     // MARK: - Daemons

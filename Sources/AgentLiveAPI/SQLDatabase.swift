@@ -3,7 +3,14 @@ import HTTPTypes
 
 /// The seam between the API and PostgreSQL: tests can stand in their own.
 public protocol SQLDatabase: AnyObject {
-    func query(_ sql: String, _ parameters: [String?]) throws(PostgresError) -> PostgresRows
+    func query(_ sql: String, parameters: [PostgresParameter]) throws(PostgresError) -> PostgresRows
+}
+
+extension SQLDatabase {
+    /// With text parameters (nil is NULL).
+    func query(_ sql: String, _ parameters: [String?]) throws(PostgresError) -> PostgresRows {
+        try query(sql, parameters: parameters.map(PostgresParameter.init))
+    }
 }
 
 extension PostgresConnection: SQLDatabase {}

@@ -56,12 +56,6 @@ public struct PresentedToken: Equatable, Sendable {
     /// The SHA-256 of the whole token: what agentlive.token stores as secret_hash.
     public var digest: [UInt8] { Array(SHA256.hash(data: Array(plaintext.utf8))) }
 
-    /// `digest` in lowercase hex.
-    public var digestHex: String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: digest.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xF)]] }, as: UTF8.self)
-    }
-
     /// Whether the stored SHA-256 (hex) is this token's, in time independent of where they differ.
     public func matches(storedHashHex: String) -> Bool {
         let digest = self.digest

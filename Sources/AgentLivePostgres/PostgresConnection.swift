@@ -51,6 +51,12 @@ public final class PostgresConnection {
     /// Runs one statement with text parameters (`$1`, `$2`…) and returns its rows as text.
     @discardableResult
     public func query(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> PostgresRows {
+        try query(sql, parameters: parameters.map(PostgresParameter.init))
+    }
+
+    /// Runs one statement with parameters (`$1`, `$2`…) and returns its rows as text.
+    @discardableResult
+    public func query(_ sql: String, parameters: [PostgresParameter]) throws(PostgresError) -> PostgresRows {
         try ensureConnected()
         do {
             return try execute(sql, parameters)
@@ -69,10 +75,10 @@ public final class PostgresConnection {
         state == "26000" || (state == "0A000" && message.hasPrefix("cached plan must not change result type"))
     }
 
-    private func execute(_ sql: String, _ parameters: [String?]) throws(PostgresError) -> PostgresRows {
+    private func execute(_ sql: String, _ parameters: [PostgresParameter]) throws(PostgresError) -> PostgresRows {
         let name = try prepared(sql)
-        let result = withCStrings(parameters) { values in
-            PQexecPrepared(handle, name, Int32(values.count), values, nil, nil, 0)
+        let result = withLibPQValues(parameters) { values, lengths, formats in
+            PQexecPrepared(handle, name, Int32(values.count), values, lengths, formats, 0)
         }
         return try rows(result)
     }
@@ -154,23 +160,43 @@ public struct PostgresRows: Sendable, Equatable {
     public var scalar: String? { rows.first?.first ?? nil }
 }
 
-/// Calls `body` with the parameters as NUL-terminated C strings (nil stays NULL).
-/// A native String's UTF-8 is already NUL-terminated, so `withCString` lends it
-/// without a copy: a 50 KB message batch is not duplicated on its way to libpq.
-private func withCStrings<R>(
-    _ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R
+/// Calls `body` with the parameters as libpq takes them: values (NUL-terminated
+/// text, or binary with its length), lengths and formats. A native String's UTF-8 is
+/// already NUL-terminated, so `withCString` lends it without a copy, as arrays lend
+/// their bytes: a 50 KB message batch is not duplicated on its way to libpq.
+private func withLibPQValues<R>(
+    _ parameters: [PostgresParameter], _ body: ([UnsafePointer<CChar>?], [Int32], [Int32]) -> R
 ) -> R {
-    var pointers: [UnsafePointer<CChar>?] = []
-    pointers.reserveCapacity(strings.count)
+    var values: [UnsafePointer<CChar>?] = []
+    var lengths: [Int32] = []
+    var formats: [Int32] = []
+    values.reserveCapacity(parameters.count)
+    lengths.reserveCapacity(parameters.count)
+    formats.reserveCapacity(parameters.count)
     func lend(from index: Int) -> R {
-        guard index < strings.count else { return body(pointers) }
-        guard let string = strings[index] else {
-            pointers.append(nil)
+        guard index < parameters.count else { return body(values, lengths, formats) }
+        switch parameters[index] {
+        case .null:
+            values.append(nil)
+            lengths.append(0)
+            formats.append(0)
             return lend(from: index + 1)
-        }
-        return string.withCString { pointer in
-            pointers.append(pointer)
-            return lend(from: index + 1)
+        case .text(let string):
+            return string.withCString { pointer in
+                values.append(pointer)
+                lengths.append(0)
+                formats.append(0)
+                return lend(from: index + 1)
+            }
+        case .binary(let bytes):
+            return bytes.withUnsafeBytes { buffer in
+                // libpq reads a null pointer as NULL: an empty value needs a real one.
+                let empty = UnsafeRawPointer(("" as StaticString).utf8Start)
+                values.append((buffer.baseAddress ?? empty).assumingMemoryBound(to: CChar.self))
+                lengths.append(Int32(buffer.count))
+                formats.append(1)
+                return lend(from: index + 1)
+            }
         }
     }
     return lend(from: 0)

@@ -208,7 +208,41 @@ final class FuzzDatabase: SQLDatabase {
         }
     }
 
-    func query(_ sql: String, _ parameters: [String?]) throws(PostgresError) -> PostgresRows {
+    /// Text elements of a binary array, checked as PostgreSQL's array_recv and
+    /// textrecv would: every length adds up, and text is UTF-8 without NUL.
+    static func checkBinaryArray(_ bytes: [UInt8], _ sql: String) {
+        func int32(_ at: Int) -> Int {
+            guard at + 4 <= bytes.count else { fatalError("a binary array ends early: \(sql)") }
+            return Int(Int32(bitPattern: bytes[at..<at + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }))
+        }
+        guard int32(0) == 1, int32(16) == 1 else { fatalError("not a one-dimensional array: \(sql)") }
+        var at = 20
+        for _ in 0..<int32(12) {
+            let length = int32(at)
+            at += 4
+            guard length != -1 else { continue }
+            guard length >= 0, at + length <= bytes.count else { fatalError("an element runs past the array: \(sql)") }
+            let value = Array(bytes[at..<at + length])
+            at += length
+            if int32(8) == 25, value.contains(0) || String(validating: value, as: UTF8.self) == nil {
+                fatalError("a text element PostgreSQL would refuse: \(sql) \(value)")
+            }
+        }
+        guard at == bytes.count else { fatalError("bytes after the last element: \(sql)") }
+    }
+
+    func query(_ sql: String, parameters raw: [PostgresParameter]) throws(PostgresError) -> PostgresRows {
+        var parameters: [String?] = []
+        for (index, parameter) in raw.enumerated() {
+            switch parameter {
+            case .null: parameters.append(nil)
+            case .text(let text): parameters.append(text)
+            case .binary(let bytes):
+                // api_ingest's columns; before them, the token's digest.
+                if sql.contains("agentlive.api_ingest("), index >= 3 { Self.checkBinaryArray(bytes, sql) }
+                parameters.append("(binary)")
+            }
+        }
         for case let parameter? in parameters where parameter.utf8.contains(0) {
             fatalError("a NUL reaches PostgreSQL (libpq would cut the value there): \(sql) \(parameter.debugDescription)")
         }

@@ -2,9 +2,9 @@
 import Foundation
 import Testing
 
-/// The array literals the ingest call gets must carry exactly the values sent,
+/// The binary arrays the ingest call gets must carry exactly the values sent,
 /// however the client escaped them: random batches, written with random escapes,
-/// read back with PostgreSQL's array syntax.
+/// read back the way PostgreSQL's array_recv reads them.
 @Suite struct MessageColumnsTests {
     struct Sent {
         var seq: Int64
@@ -21,14 +21,14 @@ import Testing
             let body = Self.body(sent, &random)
             let columns = try MessageValidator(configuration: APIConfiguration(), taskID: "t").validate(Array(body.utf8))
             let context = "round \(round): \(body)"
-            #expect(arrayElements(columns.seq) == sent.map { String($0.seq) }, "\(context)")
-            #expect(arrayElements(columns.type) == sent.map(\.type), "\(context)")
-            #expect(arrayElements(columns.tool) == sent.map(\.tool), "\(context)")
-            #expect(arrayElements(columns.callID) == sent.map(\.callID), "\(context)")
-            #expect(arrayElements(columns.content) == sent.map(\.content), "\(context)")
-            #expect(arrayElements(columns.output) == sent.map(\.output), "\(context)")
-            #expect(arrayElements(columns.isError) == sent.map { $0.isError.map { $0 ? "t" : "f" } }, "\(context)")
-            let inputs = arrayElements(columns.input).map { text in
+            #expect(elements(columns.seq) == sent.map { String($0.seq) }, "\(context)")
+            #expect(elements(columns.type) == sent.map(\.type), "\(context)")
+            #expect(elements(columns.tool) == sent.map(\.tool), "\(context)")
+            #expect(elements(columns.callID) == sent.map(\.callID), "\(context)")
+            #expect(elements(columns.content) == sent.map(\.content), "\(context)")
+            #expect(elements(columns.output) == sent.map(\.output), "\(context)")
+            #expect(elements(columns.isError) == sent.map { $0.isError.map { $0 ? "t" : "f" } }, "\(context)")
+            let inputs = elements(columns.input).map { text in
                 text.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
             }
             #expect(inputs == sent.map(\.input), "\(context)")
@@ -38,9 +38,9 @@ import Testing
     @Test func anEmptyStringIsNotNull() throws {
         let body = #"{"messages":[{"seq":1,"type":"text","content":""},{"seq":2,"type":"text","content":"NULL"}]}"#
         let columns = try MessageValidator(configuration: APIConfiguration(), taskID: "t").validate(Array(body.utf8))
-        #expect(columns.content == #"{"","NULL"}"#)
-        #expect(arrayElements(columns.content) == ["", "NULL"])
-        #expect(arrayElements(columns.tool) == [nil, nil])
+        #expect(FakeDatabase.describe(.binary(columns.content.bytes)) == #"{"","NULL"}"#)
+        #expect(elements(columns.content) == ["", "NULL"])
+        #expect(elements(columns.tool) == [nil, nil])
     }
 
     // MARK: - Making batches
@@ -107,36 +107,9 @@ import Testing
     }
 }
 
-/// A one-dimensional array literal read the way PostgreSQL reads it: quoted
-/// elements with backslash escapes, bare ones as they are, bare NULL as null.
-func arrayElements(_ literal: String) -> [String?] {
-    let bytes = Array(literal.utf8)
-    guard bytes.first == UInt8(ascii: "{"), bytes.last == UInt8(ascii: "}") else { return [":not an array:"] }
-    var elements: [String?] = []
-    var index = 1
-    guard bytes.count > 2 else { return [] }
-    while true {
-        var value: [UInt8] = []
-        if bytes[index] == UInt8(ascii: "\"") {
-            index += 1
-            while bytes[index] != UInt8(ascii: "\"") {
-                if bytes[index] == UInt8(ascii: "\\") { index += 1 }
-                value.append(bytes[index])
-                index += 1
-            }
-            index += 1
-            elements.append(String(decoding: value, as: UTF8.self))
-        } else {
-            while bytes[index] != UInt8(ascii: ","), bytes[index] != UInt8(ascii: "}") {
-                value.append(bytes[index])
-                index += 1
-            }
-            let word = String(decoding: value, as: UTF8.self)
-            elements.append(word == "NULL" ? nil : word)
-        }
-        if bytes[index] == UInt8(ascii: "}") { return elements }
-        index += 1
-    }
+/// The elements of a column as text (see `binaryArray`).
+func elements(_ column: BinaryArray) -> [String?] {
+    binaryArray(column.bytes)?.values ?? [":not an array:"]
 }
 
 /// A seeded generator, so a failing round can be replayed.

@@ -27,19 +27,19 @@ final class FakeDatabase: SQLDatabase {
         calls.map(\.sql).filter { !$0.contains("api_token") && !$0.contains("touch_token") }
     }
 
-    func query(_ sql: String, _ parameters: [String?]) throws(PostgresError) -> PostgresRows {
-        func hash(_ token: Token) -> String {
-            SHA256.hash(data: Array(token.plaintext.utf8)).map { String(format: "%02x", $0) }.joined()
-        }
+    func query(_ sql: String, parameters raw: [PostgresParameter]) throws(PostgresError) -> PostgresRows {
+        let parameters = raw.map(Self.describe)
+        func digest(_ token: Token) -> [UInt8] { Array(SHA256.hash(data: Array(token.plaintext.utf8))) }
         if sql.contains("agentlive.api_token") {
             tokenLookups += 1
             guard let id = parameters.first ?? nil, let token = tokens[id] else {
                 return PostgresRows(columns: [], rows: [])
             }
-            return PostgresRows(columns: [], rows: [[token.kind, hash(token), token.user, token.workspace, "f"]])
+            let hash = digest(token).map { String(format: "%02x", $0) }.joined()
+            return PostgresRows(columns: [], rows: [[token.kind, hash, token.user, token.workspace, "f"]])
         }
         if sql.contains("agentlive.api_ingest") {  // checks the daemon token itself, as sql/010 does
-            guard let id = parameters[0], let token = tokens[id], parameters[1] == "\\x" + hash(token) else {
+            guard let id = parameters[0], let token = tokens[id], raw[1] == .binary(digest(token)) else {
                 throw .server(sqlState: "AL401", message: "unauthorized", detail: "Missing, invalid, expired or revoked credentials.")
             }
             guard token.kind == "daemon" else {
@@ -48,6 +48,23 @@ final class FakeDatabase: SQLDatabase {
         }
         calls.append((sql, parameters))
         return try reply(sql, parameters)
+    }
+
+    /// A parameter as the tests compare it: text as it is, a binary array written
+    /// the way PostgreSQL prints one (`{1,NULL,"a \\"b\\""}`), other binary as `\\x…`.
+    static func describe(_ parameter: PostgresParameter) -> String? {
+        switch parameter {
+        case .null: return nil
+        case .text(let text): return text
+        case .binary(let bytes):
+            guard let (element, values) = binaryArray(bytes) else {
+                return "\\x" + bytes.map { String(format: "%02x", $0) }.joined()
+            }
+            func quoted(_ text: String) -> String {
+                "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            }
+            return "{" + values.map { $0.map { element == 25 ? quoted($0) : $0 } ?? "NULL" }.joined(separator: ",") + "}"
+        }
     }
 
     /// Registers a token of `kind` and returns its plaintext.
@@ -89,4 +106,42 @@ struct APIHarness {
         let code = (object?["error"] as? [String: Any])?["code"] as? String
         return (response.head.status.code, code, response)
     }
+}
+
+/// Reads a one-dimensional array in PostgreSQL's binary form: its element type's OID
+/// and the elements as text (int8 in decimal, bool as t/f, nil for NULL); nil when
+/// the bytes are not exactly such an array.
+func binaryArray(_ bytes: [UInt8]) -> (element: Int32, values: [String?])? {
+    func int32(_ at: Int) -> Int32? {
+        guard at >= 0, at + 4 <= bytes.count else { return nil }
+        return Int32(bitPattern: bytes[at..<at + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+    }
+    guard int32(0) == 1, let hasNulls = int32(4), let element = int32(8), [16, 20, 25].contains(element),
+        let count = int32(12), count >= 0, int32(16) == 1
+    else { return nil }
+    var at = 20
+    var values: [String?] = []
+    for _ in 0..<count {
+        guard let length = int32(at) else { return nil }
+        at += 4
+        if length == -1 {
+            values.append(nil)
+            continue
+        }
+        guard length >= 0, at + Int(length) <= bytes.count else { return nil }
+        let value = bytes[at..<at + Int(length)]
+        at += Int(length)
+        switch element {
+        case 20:
+            guard length == 8 else { return nil }
+            values.append(String(Int64(bitPattern: value.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })))
+        case 16:
+            guard length == 1 else { return nil }
+            values.append(value.first == 1 ? "t" : "f")
+        default:
+            values.append(String(decoding: value, as: UTF8.self))
+        }
+    }
+    guard at == bytes.count, (hasNulls == 1) == values.contains(where: { $0 == nil }) else { return nil }
+    return (element, values)
 }

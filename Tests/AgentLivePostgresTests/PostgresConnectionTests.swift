@@ -16,6 +16,20 @@ func testDatabaseURL() throws -> String {
         #expect(rows.rows == [["héllo ✓", "42", nil]])
     }
 
+    /// Binary values reach the server as their type, next to text ones: bytes with
+    /// a NUL, an empty value that is not NULL, an array in array_recv's form.
+    @Test func binaryParametersArriveAsTheirType() throws {
+        let connection = PostgresConnection(conninfo: try testDatabaseURL())
+        let rows = try connection.query(
+            "select encode($1::bytea, 'hex'), $2::bytea is null, length($2::bytea), $3::text",
+            parameters: [.binary([0, 1, 0xFF]), .binary([]), .text("t")])
+        #expect(rows.rows == [["0001ff", "f", "0", "t"]])
+        // int4[] {7,NULL}: 1 dimension, has NULLs, element type 23, 2 elements from index 1.
+        let array: [UInt8] = [0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 23, 0, 0, 0, 2, 0, 0, 0, 1]
+            + [0, 0, 0, 4, 0, 0, 0, 7] + [0xFF, 0xFF, 0xFF, 0xFF]
+        #expect(try connection.query("select $1::int4[]::text", parameters: [.binary(array)]).scalar == "{7,NULL}")
+    }
+
     @Test func serverErrorsCarrySQLStateMessageAndDetail() throws {
         let connection = PostgresConnection(conninfo: try testDatabaseURL())
         #expect(throws: PostgresError.server(sqlState: "AL409", message: "task_not_active", detail: "It ended.")) {
