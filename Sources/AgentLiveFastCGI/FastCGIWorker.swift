@@ -28,7 +28,7 @@ public struct FastCGIWorker {
         ShutdownSignal.install()
         // A request allocates and frees a few copies of its body. By default glibc
         // hands the freed top of the heap back once it exceeds 128 KiB and faults
-        // it in again on the next request (brk and page faults were 3 % of a
+        // it in again on the next request (brk and page faults were 17 % of a
         // worker's CPU in the ingest benchmark). Keep up to 1 MiB; bodies from
         // 256 KiB up get pages of their own, returned when freed.
         mallopt(M_TRIM_THRESHOLD, 1 << 20)

@@ -175,27 +175,23 @@ private func withLibPQValues<R>(
     formats.reserveCapacity(parameters.count)
     func lend(from index: Int) -> R {
         guard index < parameters.count else { return body(values, lengths, formats) }
+        func next(_ value: UnsafePointer<CChar>?, length: Int32 = 0, format: Int32 = 0) -> R {
+            values.append(value)
+            lengths.append(length)
+            formats.append(format)
+            return lend(from: index + 1)
+        }
         switch parameters[index] {
         case .null:
-            values.append(nil)
-            lengths.append(0)
-            formats.append(0)
-            return lend(from: index + 1)
+            return next(nil)
         case .text(let string):
-            return string.withCString { pointer in
-                values.append(pointer)
-                lengths.append(0)
-                formats.append(0)
-                return lend(from: index + 1)
-            }
+            return string.withCString { next($0) }
         case .binary(let bytes):
             return bytes.withUnsafeBytes { buffer in
                 // libpq reads a null pointer as NULL: an empty value needs a real one.
                 let empty = UnsafeRawPointer(("" as StaticString).utf8Start)
-                values.append((buffer.baseAddress ?? empty).assumingMemoryBound(to: CChar.self))
-                lengths.append(Int32(buffer.count))
-                formats.append(1)
-                return lend(from: index + 1)
+                return next((buffer.baseAddress ?? empty).assumingMemoryBound(to: CChar.self),
+                            length: Int32(buffer.count), format: 1)
             }
         }
     }
