@@ -29,8 +29,9 @@ extension Validate {
 /// The answers are those of decoding into `TaskMessageBatch` and checking the values:
 /// malformed JSON first (400 `invalid_json`), then missing or mistyped fields (400
 /// `invalid_field`), then the batch's size, then each message in order. Where the
-/// database now reads the text itself, the rules follow jsonb: a key given twice
-/// counts with its last value; what the decoder let pass in fields it skipped (a
+/// decoder was silent, the rules are jsonb's (what the database read until the
+/// columns went as arrays, and still reads `input` with): a key given twice counts
+/// with its last value; what the decoder let pass in fields it skipped (a
 /// trailing comma, a control character, invalid UTF-8) is malformed JSON; a `\u0000`
 /// anywhere in a message is refused. And `seq` must be written as an integer (`1e2`
 /// and `1.0` are not).
