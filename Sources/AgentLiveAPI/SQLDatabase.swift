@@ -6,13 +6,6 @@ public protocol SQLDatabase: AnyObject {
     func query(_ sql: String, parameters: [PostgresParameter]) throws(PostgresError) -> PostgresRows
 }
 
-extension SQLDatabase {
-    /// With text parameters (nil is NULL).
-    func query(_ sql: String, _ parameters: [String?]) throws(PostgresError) -> PostgresRows {
-        try query(sql, parameters: parameters.map(PostgresParameter.init))
-    }
-}
-
 extension PostgresConnection: SQLDatabase {}
 
 extension APIError {
