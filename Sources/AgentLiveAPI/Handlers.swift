@@ -196,7 +196,7 @@ extension AgentLiveAPI {
     }
 
     /// The hot path: one database call per batch, which checks the daemon's token
-    /// itself (sql/010), so a bad body is answered before a bad daemon token.
+    /// itself (api_ingest, sql/definitions/45_ingest.sql), so a bad body is answered before a bad daemon token.
     private func ingest(_ request: APIRequest, _ task: String) throws(APIError) -> APIResponse {
         guard case .success(let token)? = PresentedToken.from(request.head.headerFields), token.kind == .daemon else {
             _ = try requireDaemon(request)  // no daemon token: 401 or 403 as on every daemon endpoint

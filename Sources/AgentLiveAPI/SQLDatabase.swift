@@ -11,7 +11,7 @@ extension PostgresConnection: SQLDatabase {}
 extension APIError {
     /// What a database failure means for the client. Errors raised on purpose by
     /// the SQL functions carry SQLSTATE 'AL' + HTTP status, the code as message and
-    /// the sentence as detail (see sql/005_api.sql).
+    /// the sentence as detail (see api_error in sql/definitions/40_api.sql).
     init(_ error: PostgresError) {
         switch error {
         case .connection:

@@ -1,7 +1,7 @@
 import Foundation
 
-/// One NOTIFY on `agentlive_events`, as sent by the triggers in sql/003_events.sql
-/// and sql/008_relay_batch.sql. It names what changed; the relay reads the rows
+/// One NOTIFY on `agentlive_events`, as sent by the triggers in
+/// sql/definitions/20_events.sql. It names what changed; the relay reads the rows
 /// to build the event, unless the messages came along.
 public enum RelayNotification: Equatable, Sendable {
     /// Messages from_seq...to_seq of a task were stored (by one statement).

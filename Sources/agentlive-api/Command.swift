@@ -92,19 +92,47 @@ struct Serve: ParsableCommand {
 
 struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Apply the SQL migrations that have not been applied yet (safe to run twice).")
+        abstract: "Bring the database to this release's schema (safe to run again, and from any earlier release).",
+        discussion: """
+            Applies the numbered migrations not applied yet and re-applies every definition \
+            (functions, views, triggers), in one transaction: a failure changes nothing. \
+            Refuses to run when an applied migration has changed since. Run it as the role \
+            that owns schema agentlive. Reads AGENTLIVE_DATABASE_URL (libpq connection \
+            string or URI; empty: libpq's defaults and PG* variables).
+            """)
 
-    @Option(help: "Folder of numbered .sql files.")
-    var sqlDir: String = "sql"
+    @Option(help: "The release's sql/ folder (holding migrations/ and definitions/).")
+    var sqlDir: String = Migrate.installedSQLDirectory
+
+    /// Installed beside the binaries: <prefix>/bin/agentlive-api → <prefix>/share/agentlive/sql.
+    static var installedSQLDirectory: String {
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        return executable.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("share/agentlive/sql").path
+    }
 
     func run() throws {
-        let environment = Environment()
-        let folder = URL(fileURLWithPath: sqlDir)
-        let migrations = try FileManager.default.contentsOfDirectory(atPath: sqlDir).compactMap { name in
-            Migrator.Migration(fileName: name, sql: try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8))
+        let folder: SQLFolder
+        let report: Migrator.Report
+        do {
+            folder = try SQLFolder.load(path: sqlDir)
+        } catch {
+            throw ValidationError("\(error). Pass --sql-dir with the path of the release's sql/ folder.")
         }
-        let applied = try Migrator(connection: PostgresConnection(conninfo: environment.databaseURL)).migrate(migrations)
-        print(applied.isEmpty ? "up to date" : applied.map { "applied \($0)" }.joined(separator: "\n"))
+        let connection = PostgresConnection(conninfo: Environment().databaseURL)
+        do {
+            report = try Migrator(connection: connection).migrate(folder.migrations, definitions: folder.definitions)
+        } catch {
+            printError("migrate: \(error)")
+            throw ExitCode.failure
+        }
+        print(report.applied.isEmpty ? "no new migration" : report.applied.map { "applied migrations/\($0)" }.joined(separator: "\n"))
+        print("applied definitions: \(report.definitions.joined(separator: ", "))")
+    }
+
+    private func printError(_ text: String) {
+        let line = text + "\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
     }
 }
 

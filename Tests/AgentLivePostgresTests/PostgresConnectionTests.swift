@@ -81,25 +81,127 @@ func testDatabaseURL() throws -> String {
     }
 }
 
-@Suite(.serialized) struct MigratorTests {
-    @Test func appliesInOrderOnceAndRollsBackAFailure() throws {
-        let connection = PostgresConnection(conninfo: try testDatabaseURL())
-        let suffix = UUID().uuidString.prefix(8).lowercased()
-        let table = "public.migrator_test_\(suffix)"
-        let target = "public.migrator_target_\(suffix)"
-        defer { _ = try? connection.execute(script: "drop table if exists \(table); drop table if exists \(target);") }
-        let migrator = Migrator(connection: connection, table: table)
-        let first = [
-            Migrator.Migration(version: 2, name: "002_b.sql", sql: "insert into \(target) values (2);"),
-            Migrator.Migration(version: 1, name: "001_a.sql", sql: "create table \(target) (n int);"),
-        ]
-        #expect(try migrator.migrate(first) == ["001_a.sql", "002_b.sql"])
-        #expect(try migrator.migrate(first) == [])
+/// Each test works in a schema and ledger of its own, dropped at the end.
+private struct Scratch {
+    let connection: PostgresConnection
+    let schema: String
+    let table: String
+    let migrator: Migrator
 
-        let broken = first + [Migrator.Migration(version: 3, name: "003_c.sql", sql: "insert into \(target) values (3); select 1/0;")]
-        #expect(throws: PostgresError.self) { try migrator.migrate(broken) }
-        #expect(try connection.query("select array_agg(n order by n)::text from \(target)").scalar == "{2}")
-        #expect(try connection.query("select count(*) from \(table)").scalar == "2")
+    init() throws {
+        connection = PostgresConnection(conninfo: try testDatabaseURL())
+        let suffix = UUID().uuidString.prefix(8).lowercased()
+        schema = "migrator_\(suffix)"
+        table = "public.migrator_ledger_\(suffix)"
+        try connection.execute(script: "create schema \(schema);")
+        migrator = Migrator(connection: connection, table: table, schema: schema)
+    }
+
+    func drop() {
+        _ = try? connection.execute(script: "drop schema if exists \(schema) cascade; drop table if exists \(table);")
+    }
+
+    func migration(_ version: Int, _ sql: String) -> Migrator.Migration {
+        Migrator.Migration(version: version, name: String(format: "%03d_m.sql", version), sql: sql)
+    }
+
+    func scalar(_ sql: String) throws -> String? { try connection.query(sql).scalar }
+}
+
+@Suite(.serialized) struct MigratorTests {
+    @Test("Migrations apply in order, once each, and a failing run keeps nothing of itself")
+    func appliesInOrderOnceAndRollsBackAFailure() throws {
+        let db = try Scratch()
+        defer { db.drop() }
+        let first = [
+            db.migration(2, "insert into \(db.schema).t values (2);"),
+            db.migration(1, "create table \(db.schema).t (n int);"),
+        ]
+        let definitions = [Migrator.Definition(name: "a.sql", sql: "create function \(db.schema).f() returns int language sql as 'select 1';")]
+        #expect(try db.migrator.migrate(first, definitions: definitions).applied == ["001_m.sql", "002_m.sql"])
+        #expect(try db.migrator.migrate(first, definitions: definitions).applied == [])
+
+        let broken = first + [db.migration(3, "insert into \(db.schema).t values (3); select 1/0;")]
+        let changed = [Migrator.Definition(name: "a.sql", sql: "create function \(db.schema).f() returns int language sql as 'select 2';")]
+        #expect(throws: MigrationError.self) { try db.migrator.migrate(broken, definitions: changed) }
+        #expect(try db.scalar("select array_agg(n order by n)::text from \(db.schema).t") == "{2}")
+        #expect(try db.scalar("select count(*) from \(db.table)") == "2")
+        #expect(try db.scalar("select \(db.schema).f()") == "1", "the definitions of the failed run were rolled back too")
+    }
+
+    @Test("Every run drops the definitions and applies the files anew, so nothing older survives")
+    func definitionsConverge() throws {
+        let db = try Scratch()
+        defer { db.drop() }
+        let tables = [db.migration(1, "create table \(db.schema).t (n int); create table \(db.schema).log (n int);")]
+        let old = [
+            Migrator.Definition(name: "10_f.sql", sql: """
+                create function \(db.schema).f() returns int language sql as 'select 1';
+                create function \(db.schema).gone(x int) returns int language sql as 'select x';
+                create view \(db.schema).v as select \(db.schema).f() as n;
+                create function \(db.schema).on_insert() returns trigger language plpgsql as
+                    'begin insert into \(db.schema).log values (new.n); return null; end';
+                create trigger t_insert after insert on \(db.schema).t for each row execute function \(db.schema).on_insert();
+                """),
+        ]
+        try db.migrator.migrate(tables, definitions: old)
+        try db.connection.execute(script: "insert into \(db.schema).t values (7);")
+        #expect(try db.scalar("select count(*) from \(db.schema).log") == "1")
+
+        let new = [Migrator.Definition(name: "10_f.sql", sql: "create function \(db.schema).f() returns int language sql as 'select 2';")]
+        try db.migrator.migrate(tables, definitions: new)
+        #expect(try db.scalar("select \(db.schema).f()") == "2")
+        #expect(try db.scalar("select to_regprocedure('\(db.schema).gone(integer)') is null") == "t")
+        #expect(try db.scalar("select to_regclass('\(db.schema).v') is null") == "t")
+        try db.connection.execute(script: "insert into \(db.schema).t values (8);")
+        #expect(try db.scalar("select count(*) from \(db.schema).log") == "1", "the trigger is gone with its definition")
+        #expect(try db.scalar("select count(*) from \(db.schema).t") == "2", "tables keep their rows")
+    }
+
+    @Test("An applied migration that was edited, or is gone, stops the run and names the file")
+    func editedMigrationsAreRefused() throws {
+        let db = try Scratch()
+        defer { db.drop() }
+        try db.migrator.migrate([db.migration(1, "create table \(db.schema).t (n int);")])
+        #expect(throws: MigrationError.changedMigration("001_m.sql")) {
+            try db.migrator.migrate([db.migration(1, "create table \(db.schema).t (n bigint);")])
+        }
+        #expect(throws: MigrationError.missingMigration("001_m.sql")) {
+            try db.migrator.migrate([db.migration(2, "select 1;")])
+        }
+        #expect("\(MigrationError.changedMigration("001_m.sql"))".contains("migrations/001_m.sql"))
+        #expect(try db.scalar("select count(*) from \(db.table)") == "1")
+    }
+
+    @Test("An install from before checksums is taken as migration 1 and converges")
+    func legacyLedgersAreAdopted() throws {
+        let db = try Scratch()
+        defer { db.drop() }
+        let tables = "create table \(db.schema).task_message (n int); create table \(db.schema).login_failure (n int);"
+        try db.connection.execute(script: """
+            \(tables)
+            create table \(db.table) (version integer primary key, name text not null,
+                                       applied_at timestamptz not null default now());
+            insert into \(db.table) (version, name) values (1, '001_schema.sql'), (2, '002_json.sql'), (10, '010_x.sql');
+            create function \(db.schema).old_body() returns int language sql as 'select 1';
+            """)
+        let report = try db.migrator.migrate(
+            [db.migration(1, tables), db.migration(2, "alter table \(db.schema).task_message add column m int;")],
+            definitions: [])
+        #expect(report.applied == ["002_m.sql"])
+        #expect(try db.scalar("select string_agg(name, ',' order by version) from \(db.table) where checksum is not null") == "001_m.sql,002_m.sql")
+        #expect(try db.scalar("select to_regprocedure('\(db.schema).old_body()') is null") == "t")
+    }
+
+    @Test("A table that uses a definition's function stops the run before anything is dropped")
+    func definitionsUsedByTablesAreRefused() throws {
+        let db = try Scratch()
+        defer { db.drop() }
+        let definitions = [Migrator.Definition(name: "f.sql", sql: "create function \(db.schema).one() returns int language sql as 'select 1';")]
+        try db.migrator.migrate([db.migration(1, "select 1;")], definitions: definitions)
+        try db.connection.execute(script: "create table \(db.schema).t (n int default \(db.schema).one());")
+        #expect(throws: MigrationError.self) { try db.migrator.migrate([db.migration(1, "select 1;")], definitions: definitions) }
+        #expect(try db.scalar("select column_default from information_schema.columns where table_schema = '\(db.schema)'") != nil)
     }
 
     @Test func migrationNamesGiveTheirVersion() {

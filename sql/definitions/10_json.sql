@@ -1,9 +1,13 @@
 -- How rows look on the wire. The API returns these documents as they are.
 
--- RFC 3339 in UTC, whatever the session's time zone.
+-- RFC 3339 in UTC, whatever the session's time zone: to_json of a timestamp is
+-- ISO 8601 in every DateStyle, and cheaper than to_char. Fractional seconds lose
+-- their trailing zeros (…:05.25Z, …:05Z), which RFC 3339 allows. Stable, as
+-- to_json is: PostgreSQL inlines a SQL function only when its volatility matches
+-- its body's, and a call per row cost as much as the formatting itself.
 create function agentlive.rfc3339(t timestamptz) returns text
-language sql immutable parallel safe as $$
-    select to_char(t at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+language sql stable parallel safe as $$
+    select (to_json(t at time zone 'UTC') #>> '{}') || 'Z'
 $$;
 
 create function agentlive.user_json(u agentlive.app_user) returns jsonb
@@ -54,13 +58,19 @@ language sql stable as $$
         'finished_at', agentlive.rfc3339(t.finished_at))
 $$;
 
--- Optional fields are left out rather than null. jsonb_strip_nulls would also
--- strip nulls inside the tool's input, so input is added on its own.
-create function agentlive.message_json(m agentlive.task_message, issue_id uuid) returns jsonb
+-- A message as JSON text, optional fields left out rather than null. Every part is
+-- either escaped by to_json, a uuid, a number, a boolean, a checked type name, or
+-- the stored jsonb input: the text is valid JSON by construction, and on one line
+-- (the NOTIFY payload of on_messages_inserted relies on that).
+create function agentlive.message_json(m agentlive.task_message, issue_id uuid) returns text
 language sql stable as $$
-    select jsonb_strip_nulls(jsonb_build_object(
-            'task_id', m.task_id, 'issue_id', issue_id, 'seq', m.seq, 'type', m.type,
-            'tool', m.tool, 'call_id', m.call_id, 'content', m.content, 'output', m.output,
-            'is_error', m.is_error, 'created_at', agentlive.rfc3339(m.created_at)))
-        || case when m.input is null then '{}'::jsonb else jsonb_build_object('input', m.input) end
+    select '{"task_id":"' || m.task_id || '","issue_id":"' || issue_id || '","seq":' || m.seq
+        || ',"type":"' || m.type || '"'
+        || coalesce(',"tool":' || to_json(m.tool)::text, '')
+        || coalesce(',"call_id":' || to_json(m.call_id)::text, '')
+        || coalesce(',"content":' || to_json(m.content)::text, '')
+        || coalesce(',"input":' || m.input::text, '')
+        || coalesce(',"output":' || to_json(m.output)::text, '')
+        || coalesce(',"is_error":' || m.is_error::text, '')
+        || ',"created_at":"' || agentlive.rfc3339(m.created_at) || '"}'
 $$;

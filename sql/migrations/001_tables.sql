@@ -129,3 +129,10 @@ create table agentlive.task_message (
     created_at timestamptz not null default now(),
     primary key (task_id, seq)
 );
+
+-- Failed sign-ins, counted per email over a window (api_login).
+create table agentlive.login_failure (
+    email text not null,
+    at timestamptz not null default now()
+);
+create index login_failure_email on agentlive.login_failure (email, at);

@@ -43,7 +43,6 @@ $$;
 -- wrote them after checking the batch. FOR SHARE lets batches of one task run side
 -- by side but waits for a concurrent cancel, so nothing is stored after a cancel
 -- commits.
-drop function agentlive.api_ingest(uuid, uuid, jsonb);
 create function agentlive.api_ingest(
     p_token uuid, p_token_hash bytea, p_task uuid,
     p_seq bigint[], p_type text[], p_tool text[], p_call_id text[], p_content text[],

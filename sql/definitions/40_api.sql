@@ -27,11 +27,6 @@ language sql as $$
     update agentlive.token set last_used_at = now() where id = p_id
 $$;
 
-create table agentlive.login_failure (
-    email text not null,
-    at timestamptz not null default now()
-);
-create index login_failure_email on agentlive.login_failure (email, at);
 
 -- Password sign-in: a session token and the user, or 401/429. A missing user
 -- costs the same bcrypt work as a wrong password, so timing reveals nothing.
@@ -231,28 +226,6 @@ begin
     return agentlive.task_json(t);
 end $$;
 
--- Catch-up: up to p_limit messages after p_after, ascending.
-create function agentlive.api_messages(p_user uuid, p_workspace uuid, p_task uuid, p_after bigint, p_limit integer)
-returns jsonb
-language plpgsql stable as $$
-declare
-    t agentlive.task := agentlive.visible_task(p_user, p_workspace, p_task);
-    v_page jsonb;
-    v_last bigint;
-begin
-    -- One ordered range scan with a LIMIT: the bound stays in the plan even when
-    -- PL/pgSQL switches to a generic plan after a few calls.
-    select coalesce(jsonb_agg(agentlive.message_json(m, t.issue_id) order by m.seq), '[]'), max(m.seq)
-    into v_page, v_last
-    from (select * from agentlive.task_message
-          where task_id = t.id and seq > p_after order by seq limit p_limit) m;
-    return jsonb_build_object(
-        'messages', v_page,
-        'last_seq', coalesce(v_last, p_after),
-        'has_more', v_last is not null and exists (
-            select 1 from agentlive.task_message where task_id = t.id and seq > v_last));
-end $$;
-
 -- Daemons ------------------------------------------------------------------
 
 create function agentlive.api_register(p_workspace uuid, p_daemon uuid, p_agent uuid, p_runtimes jsonb)
@@ -351,30 +324,6 @@ begin
     return agentlive.task_json(t);
 end $$;
 
--- One batch, one transaction. FOR SHARE lets batches of one task run side by side
--- but waits for a concurrent cancel, so nothing is stored after a cancel commits.
-create function agentlive.api_ingest(p_workspace uuid, p_task uuid, p_messages jsonb) returns jsonb
-language plpgsql as $$
-declare
-    t agentlive.task;
-    v_accepted integer;
-    v_last bigint;
-begin
-    select * into t from agentlive.task where id = p_task and workspace_id = p_workspace for share;
-    if not found then perform agentlive.api_error(404, 'task_not_found', 'No such task.'); end if;
-    if t.status not in ('dispatched', 'running') then perform agentlive.not_active(t); end if;
-    insert into agentlive.task_message (task_id, seq, type, tool, call_id, content, input, output, is_error)
-    select t.id, m.seq, m.type, m.tool, m.call_id, m.content, m.input, m.output, m.is_error
-    from jsonb_to_recordset(p_messages) as m(
-        seq bigint, type text, tool text, call_id text, content text, input jsonb, output text, is_error boolean)
-    on conflict (task_id, seq) do nothing;
-    get diagnostics v_accepted = row_count;
-    select max(seq) into v_last from agentlive.task_message where task_id = t.id;
-    return jsonb_build_object(
-        'accepted', v_accepted, 'duplicates', jsonb_array_length(p_messages) - v_accepted,
-        'last_seq', coalesce(v_last, 0));
-end $$;
-
 -- Ends a task; repeating the same ending is accepted (a retried request).
 create function agentlive.finish_task(p_workspace uuid, p_task uuid, p_status text, p_output text, p_pr_url text, p_error text)
 returns jsonb
@@ -400,3 +349,25 @@ create function agentlive.api_fail(p_workspace uuid, p_task uuid, p_error text) 
 language sql as $$
     select agentlive.finish_task(p_workspace, p_task, 'failed', null, null, p_error)
 $$;
+
+-- Catch-up: up to p_limit messages after p_after, ascending; the response
+-- document as text.
+create function agentlive.api_messages(p_user uuid, p_workspace uuid, p_task uuid, p_after bigint, p_limit integer)
+returns text
+language plpgsql stable as $$
+declare
+    t agentlive.task := agentlive.visible_task(p_user, p_workspace, p_task);
+    v_page text;
+    v_last bigint;
+begin
+    -- One ordered range scan with a LIMIT: the bound stays in the plan even when
+    -- PL/pgSQL switches to a generic plan after a few calls.
+    select string_agg(agentlive.message_json(m, t.issue_id), ',' order by m.seq), max(m.seq)
+    into v_page, v_last
+    from (select * from agentlive.task_message
+          where task_id = t.id and seq > p_after order by seq limit p_limit) m;
+    return '{"messages":[' || coalesce(v_page, '') || '],"last_seq":' || coalesce(v_last, p_after)
+        || ',"has_more":' || (v_last is not null and exists (
+            select 1 from agentlive.task_message where task_id = t.id and seq > v_last))::text
+        || '}';
+end $$;

@@ -1,9 +1,9 @@
 -- Announcements for the relay, on channel agentlive_events, sent by triggers so
 -- that whatever changes a task (the API or an operator in psql) is announced the
 -- same way, in the same transaction: committed means announced, rolled back means
--- never announced. Payloads carry references, not documents, so they stay far
--- below NOTIFY's 8000-byte limit whatever the size of a message; the relay reads
--- the rows it is told about.
+-- never announced. Task and comment events carry references (the relay reads the
+-- documents); message events carry the messages when they fit in NOTIFY's
+-- 8000 bytes, and the seq range otherwise.
 
 create function agentlive.notify(event jsonb) returns void
 language sql as $$
@@ -49,18 +49,39 @@ end $$;
 create trigger task_announce after insert or update on agentlive.task
     for each row execute function agentlive.on_task_change();
 
--- One announcement per task per statement: the seq range the statement stored.
--- Rows skipped by ON CONFLICT DO NOTHING are not in new_rows, so nothing is
--- announced twice.
+-- Small statements carry their messages in the NOTIFY itself, so the relay needs
+-- no query at all for them: the header object, then one document per line (jsonb
+-- text has no raw newlines). Only when the rows are seqs from_seq..to_seq without
+-- a hole and the payload stays under NOTIFY's 8000-byte limit; otherwise the
+-- header alone, and the relay reads the rows (relay_messages). Rows skipped by ON
+-- CONFLICT DO NOTHING are not in new_rows, so nothing is announced twice.
 create function agentlive.on_messages_inserted() returns trigger
 language plpgsql as $$
+declare
+    r record;
+    v_header text;
+    v_documents text;
 begin
-    perform agentlive.notify(jsonb_build_object(
-        'type', 'task:message', 'issue_id', t.issue_id, 'task_id', n.task_id,
-        'from_seq', n.from_seq, 'to_seq', n.to_seq, 'count', n.count))
-    from (select task_id, min(seq) as from_seq, max(seq) as to_seq, count(*) as count
-          from new_rows group by task_id) n
-    join agentlive.task t on t.id = n.task_id;
+    for r in
+        select n.task_id, t.issue_id, min(n.seq) as from_seq, max(n.seq) as to_seq, count(*) as count,
+               sum(coalesce(octet_length(n.content), 0) + coalesce(octet_length(n.output), 0)
+                   + case when n.input is null then 0 else 1000 end + 200) as estimate
+        from new_rows n join agentlive.task t on t.id = n.task_id
+        group by n.task_id, t.issue_id
+    loop
+        v_header := jsonb_build_object(
+            'type', 'task:message', 'issue_id', r.issue_id, 'task_id', r.task_id,
+            'from_seq', r.from_seq, 'to_seq', r.to_seq, 'count', r.count)::text;
+        v_documents := null;
+        if r.count = r.to_seq - r.from_seq + 1 and r.estimate < 7000 then
+            select string_agg(E'\n' || agentlive.message_json(n, r.issue_id)::text, '' order by n.seq)
+            into v_documents
+            from new_rows n where n.task_id = r.task_id;
+        end if;
+        perform pg_notify('agentlive_events',
+            case when octet_length(v_header) + octet_length(v_documents) < 7990 then v_header || v_documents
+                 else v_header end);
+    end loop;
     return null;
 end $$;
 

@@ -1,4 +1,4 @@
--- What the relay reads: it is told about changes by NOTIFY (003_events.sql) and
+-- What the relay reads: it is told about changes by NOTIFY (20_events.sql) and
 -- fetches the documents here, so an event is whole whatever its size.
 
 create function agentlive.relay_can_view(p_user uuid, p_issue uuid) returns boolean
@@ -22,12 +22,15 @@ language sql stable as $$
     select agentlive.comment_json(c) from agentlive.comment c where c.id = p_comment
 $$;
 
--- Messages of a task with after < seq <= through, ascending.
-create function agentlive.relay_messages(p_task uuid, p_after bigint, p_through bigint)
-returns table (seq bigint, message text)
+-- Everything announced since the relay's last round in one query (one round trip
+-- per burst of NOTIFYs): ranges after < seq <= through of several tasks, given as
+-- parallel arrays.
+create function agentlive.relay_messages(p_tasks uuid[], p_after bigint[], p_through bigint[])
+returns table (task_id uuid, seq bigint, message text)
 language sql stable as $$
-    select m.seq, agentlive.message_json(m, t.issue_id)::text
-    from agentlive.task_message m join agentlive.task t on t.id = m.task_id
-    where m.task_id = p_task and m.seq > p_after and m.seq <= p_through
-    order by m.seq
+    select r.task_id, m.seq, agentlive.message_json(m, t.issue_id)::text
+    from unnest(p_tasks, p_after, p_through) with ordinality as r(task_id, after_seq, through_seq, ord)
+    join agentlive.task t on t.id = r.task_id
+    join agentlive.task_message m on m.task_id = r.task_id and m.seq > r.after_seq and m.seq <= r.through_seq
+    order by r.ord, m.seq
 $$;
