@@ -69,10 +69,12 @@ export const api = {
     issue: (id) => request("GET", `/api/issues/${enc(id)}`),
     assign: (id, agentId) => request("POST", `/api/issues/${enc(id)}/assign`, { agent_id: agentId }),
     activeTask: (id) => request("GET", `/api/issues/${enc(id)}/active-task`),
+    activeTasks: (id) => request("GET", `/api/issues/${enc(id)}/active-tasks`),
     timeline: (id) => request("GET", `/api/issues/${enc(id)}/timeline`),
     comment: (id, content) => request("POST", `/api/issues/${enc(id)}/comments`, { content }),
     task: (id) => request("GET", `/api/tasks/${enc(id)}`),
     cancelTask: (id) => request("POST", `/api/tasks/${enc(id)}/cancel`),
+    retryTask: (id) => request("POST", `/api/tasks/${enc(id)}/retry`),
     messages: (taskId, after = 0, limit = 500, opts) =>
         request("GET", `/api/tasks/${enc(taskId)}/messages?after=${enc(after)}&limit=${enc(limit)}`, undefined, opts),
 };

@@ -107,7 +107,7 @@ async function route() {
     renderBar();
 
     if (path === "/" || path === "/index.html") {
-        cleanup = issuesPage(root, { live, me });
+        cleanup = issuesPage(root, { live, me, navigate: (to) => go(to) });
         return;
     }
     const m = ISSUE_PATH.exec(path);

@@ -1,13 +1,14 @@
-// card.js — the AgentLiveCard: what the agent is doing right now. Present only
-// while a task is dispatched or running. Released messages are queued and
-// rendered once per animation frame; the DOM keeps the last `windowSize`
-// messages, with a note for the earlier ones.
+// card.js — the AgentLiveCard: what one agent is doing right now on the issue.
+// One card per active task (queued, dispatched or running); the issue page
+// stacks them. Released messages are queued and rendered once per animation
+// frame; the DOM keeps the last `windowSize` messages, with a note for the
+// earlier ones. Cancelling asks for a confirmation inside the card.
 
 import { h, text, show } from "./dom.js";
 import { formatElapsed } from "./format.js";
 import { placeMessage, endRunning } from "./messages.js";
 
-const STATE_LABEL = { queued: "queued", dispatched: "starting", running: "working" };
+const STATE_LABEL = { queued: "waiting", dispatched: "starting", running: "working" };
 const CONN_LABEL = { live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…", closed: "Offline" };
 const BOTTOM_SLACK = 32; // px: "at the bottom" tolerance
 
@@ -25,6 +26,7 @@ export class AgentLiveCard {
 
     constructor({ task, agentName, onCancel, onOpenTranscript, windowSize = 1500 }) {
         this.task = task;
+        this.agentName = agentName || task.agent_name || "Agent";
         this.windowSize = windowSize;
         this.onCancel = onCancel;
         this.onOpenTranscript = onOpenTranscript;
@@ -39,15 +41,26 @@ export class AgentLiveCard {
         this.summaryEl = h("span", { class: "card-summary" });
         this.elapsedEl = h("span", { class: "card-elapsed", role: "timer", "aria-label": "Elapsed time" });
         this.connEl = h("span", { class: "card-conn", role: "status" });
-        this.cancelBtn = h("button", { type: "button", class: "button button-danger card-cancel", text: "Cancel" });
-        this.cancelBtn.addEventListener("click", () => this.#cancel());
+        this.cancelBtn = h("button", { type: "button", class: "button button-danger card-cancel", text: "Cancel",
+            "aria-label": `Cancel ${agentName || "the agent"}'s run` });
+        this.cancelBtn.addEventListener("click", () => this.#askCancel());
+        this.confirmYes = h("button", { type: "button", class: "button button-danger button-small card-cancel-yes", text: "Yes, cancel" });
+        this.confirmNo = h("button", { type: "button", class: "button button-small card-cancel-no", text: "Keep running" });
+        this.confirmYes.addEventListener("click", () => this.#cancel());
+        this.confirmNo.addEventListener("click", () => this.#closeConfirm(true));
+        this.confirm = h("div", { class: "card-confirm", role: "group", "aria-label": "Confirm cancel" },
+            h("span", { text: `Cancel ${agentName || "the agent"}'s run? The agent stops.` }), this.confirmYes, this.confirmNo);
+        this.confirm.addEventListener("keydown", (ev) => {
+            if (ev.key === "Escape") this.#closeConfirm(true);
+        });
         this.progressEl = h("progress", { class: "card-progress", max: "1", value: "0" });
         this.stepEl = h("span", { class: "card-step" });
         this.progressRow = h("div", { class: "card-progress-row" }, this.progressEl, this.stepEl);
         this.noteBtn = h("button", { type: "button", class: "link-button" });
         this.noteBtn.addEventListener("click", () => this.onOpenTranscript?.(this.task.id));
         this.note = h("p", { class: "card-note" }, this.noteBtn);
-        this.list = h("ol", { class: "card-log", tabindex: "0", "aria-label": "Agent output" });
+        this.list = h("ol", { class: "card-log", tabindex: "0", role: "log", "aria-live": "polite", "aria-relevant": "additions",
+            "aria-label": `${agentName || "Agent"}: output` });
         this.list.addEventListener("scroll", () => this.#onScroll(), { passive: true });
         this.jumpBtn = h("button", { type: "button", class: "button card-jump" });
         this.jumpBtn.addEventListener("click", () => this.jumpToLatest());
@@ -55,7 +68,7 @@ export class AgentLiveCard {
 
         this.el = h(
             "section",
-            { class: "agent-live-card", "aria-label": "Agent working on this issue" },
+            { class: "agent-live-card", data: { taskId: this.task.id }, "aria-label": `${agentName || "Agent"} on this issue` },
             h(
                 "header",
                 { class: "card-header" },
@@ -70,12 +83,14 @@ export class AgentLiveCard {
                 ),
                 h("div", { class: "card-status", role: "status", "aria-live": "polite" }, this.stateEl, this.summaryEl),
                 this.progressRow,
+                this.confirm,
             ),
             h("div", { class: "card-body" }, this.note, this.empty, this.list, this.jumpBtn),
         );
         show(this.note, false);
         show(this.jumpBtn, false);
         show(this.progressRow, false);
+        show(this.confirm, false);
         this.setConnection("connecting");
     }
 
@@ -85,6 +100,7 @@ export class AgentLiveCard {
         const status = this.task.status;
         this.el.dataset.state = STATE_LABEL[status] || status || "";
         text(this.stateEl, STATE_LABEL[status] || status || "");
+        text(this.empty, status === "queued" ? "Waiting for a daemon to pick this up…" : "Waiting for the agent's first output…");
         this.progress(this.task);
     }
 
@@ -147,7 +163,7 @@ export class AgentLiveCard {
                 this.#hidden += 1; // belongs before what is shown
                 continue;
             }
-            const row = placeMessage(msg, this.#rowsByCall, { live: true });
+            const row = placeMessage(msg, this.#rowsByCall, { live: true }, inPlace ? null : lastRow);
             this.#rendered += 1;
             fresh += 1;
             if (!row) continue; // a result, shown in its call's row
@@ -210,7 +226,20 @@ export class AgentLiveCard {
         text(this.elapsedEl, Number.isNaN(since) ? "" : formatElapsed(Date.now() - since));
     }
 
+    #askCancel() {
+        show(this.confirm, true);
+        this.cancelBtn.setAttribute("aria-expanded", "true");
+        this.confirmNo.focus();
+    }
+
+    #closeConfirm(refocus) {
+        show(this.confirm, false);
+        this.cancelBtn.setAttribute("aria-expanded", "false");
+        if (refocus) this.cancelBtn.focus();
+    }
+
     async #cancel() {
+        this.#closeConfirm(false);
         this.cancelBtn.disabled = true;
         text(this.cancelBtn, "Cancelling…");
         try {

@@ -53,3 +53,40 @@ export function formatTime(iso) {
     if (Number.isNaN(d.getTime())) return "";
     return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
+
+/** How long ago `iso` was, from `now` (ms): "just now", "42s ago", "5m ago", "3h ago", "2d ago"; "" when unknown. */
+export function formatRelative(iso, now = Date.now()) {
+    const t = Date.parse(iso ?? "");
+    if (Number.isNaN(t)) return "";
+    const s = Math.floor((now - t) / 1000);
+    if (s < 5) return "just now";
+    if (s < 60) return `${s}s ago`;
+    if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+    if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;
+    return `${Math.floor(s / 86_400)}d ago`;
+}
+
+/** 950 → "950", 12_345 → "12.3k", 2_500_000 → "2.5M". */
+export function formatCount(n) {
+    if (!Number.isFinite(n)) return "";
+    if (n < 1000) return String(Math.round(n));
+    if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 2 : 1).replace(/\.?0+$/, "")}k`;
+    return `${(n / 1_000_000).toFixed(1).replace(/\.0$/, "")}M`;
+}
+
+/**
+ * A task's usage on one line: "12.3k in · 1.2k out · 40k cached · $0.0421 · claude-x".
+ * Unknown (null) parts are left out; "" when there is nothing.
+ */
+export function formatUsage(usage) {
+    if (!usage || typeof usage !== "object") return "";
+    const parts = [];
+    const num = (v) => typeof v === "number" && Number.isFinite(v);
+    if (num(usage.input_tokens)) parts.push(`${formatCount(usage.input_tokens)} in`);
+    if (num(usage.output_tokens)) parts.push(`${formatCount(usage.output_tokens)} out`);
+    const cached = (num(usage.cache_read_tokens) ? usage.cache_read_tokens : 0) + (num(usage.cache_write_tokens) ? usage.cache_write_tokens : 0);
+    if (num(usage.cache_read_tokens) || num(usage.cache_write_tokens)) parts.push(`${formatCount(cached)} cached`);
+    if (num(usage.cost_usd)) parts.push(`$${usage.cost_usd < 1 ? usage.cost_usd.toFixed(4) : usage.cost_usd.toFixed(2)}`);
+    if (typeof usage.model === "string" && usage.model) parts.push(usage.model);
+    return parts.join(" · ");
+}

@@ -1,5 +1,5 @@
 // issue.js — the issue page: title, description, status, "assign to agent",
-// the timeline with the live card at its top, and a comment box. Keeps itself
+// the timeline with one live card per active task at its top, and a comment box. Keeps itself
 // live over the shared WebSocket (subscribe, then catch up over HTTP).
 
 import { api } from "./api.js";
@@ -10,7 +10,7 @@ import { renderTimeline } from "./timeline.js";
 import { openTranscript } from "./transcript.js";
 
 export const STATUS_LABEL = { open: "Open", in_progress: "In progress", done: "Done" };
-const ACTIVE = new Set(["dispatched", "running"]);
+const ACTIVE = new Set(["queued", "dispatched", "running"]);
 const ENDED = { "task:completed": "completed", "task:failed": "failed", "task:cancelled": "was cancelled" };
 
 /** fn runs at most once at a time; calls meanwhile cause one more run after. */
@@ -42,8 +42,8 @@ function taskOf(payload) {
 export function issuePage(root, { id, live }) {
     let issue = null;
     let agents = [];
-    let card = null;
-    let feed = null;
+    const cards = new Map(); // task id -> {card, feed}
+    const ended = new Set(); // task ids seen ending: a late answer must not bring their card back
     let stopped = false;
     let ready = null; // resolves true once the issue and the agents are loaded
 
@@ -101,12 +101,13 @@ export function issuePage(root, { id, live }) {
         document.title = `${issue.title} · AgentLive`;
         text(statusPill, STATUS_LABEL[issue.status] || issue.status);
         statusPill.className = `pill pill-${issue.status}`;
-        text(assignee, issue.agent_id ? `Agent: ${agentName(issue.agent_id)}` : "Unassigned");
+        const n = issue.active_tasks ?? 0;
+        text(assignee, n > 1 ? `${n} agents working` : issue.agent_id ? `Agent: ${agentName(issue.agent_id)}` : "Unassigned");
         text(desc, issue.description || "");
         show(desc, !!issue.description);
-        const busy = issue.status === "in_progress";
-        assignBtn.disabled = busy || !agents.length;
-        select.disabled = busy || !agents.length;
+        // Several agents may work on one issue: assigning stays possible while one works.
+        assignBtn.disabled = !agents.length;
+        select.disabled = !agents.length;
     }
 
     function renderAgents() {
@@ -132,69 +133,103 @@ export function issuePage(root, { id, live }) {
         if (stopped) return;
         renderTimeline(entries, data.entries || [], {
             agentName,
-            onTranscript: (task) => openTranscript(task, { agentName: agentName(task.agent_id) }),
+            onTranscript: openTaskTranscript,
+            onRetry: retry,
         });
     });
 
-    // ---- the live card
+    // ---- the live cards: one per active task, oldest first (newest at the bottom)
+    function agentOf(task) {
+        return task.agent_name || agentName(task.agent_id);
+    }
+
+    function openTaskTranscript(task) {
+        openTranscript(task, { agentName: agentOf(task), live, active: cards.has(task.id) });
+    }
+
     function showCard(task) {
-        if (card && card.task.id === task.id) {
-            card.update(task);
-            return;
+        if (ended.has(task.id)) return null;
+        const have = cards.get(task.id);
+        if (have) {
+            have.card.update(task);
+            return have;
         }
-        endCard(false);
-        const name = agentName(task.agent_id);
-        const theCard = new AgentLiveCard({
+        const name = agentOf(task);
+        const card = new AgentLiveCard({
             task,
             agentName: name,
             onCancel: cancel,
-            onOpenTranscript: () => openTranscript(theCard.task, { agentName: name }),
+            onOpenTranscript: () => openTaskTranscript(card.task),
         });
-        theCard.setConnection(live.state);
-        card = theCard;
-        feed = new TaskFeed(task.id, {
-            onRelease: (released) => theCard.add(released),
-            onError: (err) => say(`Could not load the agent's output: ${err.message}`),
+        card.setConnection(live.state);
+        const feed = new TaskFeed(task.id, {
+            onRelease: (released) => card.add(released),
+            onError: (err) => say(`Could not load ${name}'s output: ${err.message}`),
         });
-        cardSlot.append(theCard.el);
-        say(`${name} is working on this issue.`);
+        const entry = { card, feed };
+        cards.set(task.id, entry);
+        // in creation order: a task created before others goes above them
+        const created = Date.parse(task.created_at || "") || Infinity;
+        const after = [...cardSlot.children].find((el) => {
+            const other = cards.get(el.dataset.taskId)?.card.task;
+            return other && (Date.parse(other.created_at || "") || Infinity) > created;
+        });
+        cardSlot.insertBefore(card.el, after || null);
+        say(task.status === "queued" ? `Queued for ${name}: waiting for its daemon to pick it up.` : `${name} is working on this issue.`);
         feed.catchUp();
+        return entry;
     }
 
-    function endCard(refresh = true) {
-        if (!card) return;
-        feed?.stop();
-        card.destroy();
-        card = null;
-        feed = null;
+    function endCard(taskId, refresh = true) {
+        const entry = cards.get(taskId);
+        ended.add(taskId);
+        if (!entry) return;
+        entry.feed.stop();
+        entry.card.destroy();
+        cards.delete(taskId);
         if (refresh) {
             refreshTimeline();
             refreshIssue();
         }
     }
 
-    // GET active-task, then show (and catch up) or end the card.
+    // GET active-tasks, then show (and catch up) the cards, and end the others.
     const syncActive = coalesce(async () => {
         if (!(await ready)) return;
-        const { task } = await api.activeTask(id);
+        const { tasks } = await api.activeTasks(id);
         if (stopped) return;
-        if (task && ACTIVE.has(task.status)) {
-            showCard(task);
-            feed.catchUp();
-        } else if (card) {
-            endCard();
+        const now = new Set();
+        for (const task of tasks || []) {
+            if (!ACTIVE.has(task.status)) continue;
+            now.add(task.id);
+            const entry = showCard(task);
+            entry?.feed.catchUp();
         }
+        for (const taskId of [...cards.keys()]) if (!now.has(taskId)) endCard(taskId);
     });
 
     async function cancel(taskId) {
         try {
             await api.cancelTask(taskId);
             say("The task was cancelled.");
-            if (card?.task.id === taskId) endCard();
+            endCard(taskId);
         } catch (err) {
             say(err.code === "task_not_active" ? "The task has already finished." : `Could not cancel: ${err.message}`);
             syncActive();
         }
+    }
+
+    async function retry(task) {
+        try {
+            const fresh = await api.retryTask(task.id);
+            say(`Retrying: queued again for ${agentOf(fresh || task)}.`);
+            if (fresh?.id) showCard(fresh);
+        } catch (err) {
+            say(err.code === "task_already_active" ? `${agentOf(task)} is already working on this issue.`
+                : err.code === "task_not_ended" ? "That run has not ended yet." : `Could not retry: ${err.message}`);
+        }
+        await Promise.all([refreshIssue(), refreshTimeline()]);
+        syncActive();
     }
 
     // ---- live events
@@ -207,36 +242,36 @@ export function issuePage(root, { id, live }) {
         }
         if (payload.issue_id !== id) return;
         const taskId = payload.task_id ?? payload.id;
+        const entry = cards.get(taskId);
         switch (type) {
             case "task:message":
-                if (feed && feed.taskId === taskId) feed.live(payload);
+                if (entry) entry.feed.live(payload);
                 else syncActive();
                 return;
             case "task:progress":
-                if (card && card.task.id === taskId) card.progress(payload);
+                entry?.card.progress(payload);
                 return;
             case "task:queued":
-                say(`Queued for ${agentName(payload.agent_id)}: waiting for its daemon to pick it up.`);
-                refreshIssue();
-                refreshTimeline();
-                return;
             case "task:dispatched":
             case "task:started":
                 if (issue && ACTIVE.has(payload.status)) showCard(taskOf(payload));
                 else syncActive();
                 refreshIssue();
+                if (type === "task:queued") refreshTimeline();
                 return;
             case "comment:created":
                 refreshTimeline();
                 return;
             default:
                 if (type in ENDED) {
-                    if (card && card.task.id === taskId) endCard();
+                    const name = entry ? entry.card.agentName : payload.agent_name || agentName(payload.agent_id);
+                    if (entry) endCard(taskId);
                     else {
+                        ended.add(taskId);
                         refreshTimeline();
                         refreshIssue();
                     }
-                    say(`The task ${ENDED[type]}.`);
+                    say(`${name}: the task ${ENDED[type]}.`);
                 }
         }
     }
@@ -245,7 +280,9 @@ export function issuePage(root, { id, live }) {
         syncActive(); // and catch up from the last seq held
         refreshTimeline(); // comments or results missed while disconnected
     };
-    const onState = (ev) => card?.setConnection(ev.detail.state);
+    const onState = (ev) => {
+        for (const { card } of cards.values()) card.setConnection(ev.detail.state);
+    };
     live.addEventListener("frame", onFrame);
     live.addEventListener("subscribed", onSubscribed);
     live.addEventListener("state", onState);
@@ -260,7 +297,7 @@ export function issuePage(root, { id, live }) {
             await api.assign(id, agentId);
             say(`Assigned to ${agentName(agentId)}: queued until its daemon picks it up.`);
         } catch (err) {
-            say(err.code === "task_already_active" ? "An agent is already working on this issue." : `Could not assign: ${err.message}`);
+            say(err.code === "task_already_active" ? `${agentName(agentId)} is already working on this issue.` : `Could not assign: ${err.message}`);
         }
         await Promise.all([refreshIssue(), refreshTimeline()]);
         syncActive();
@@ -317,6 +354,6 @@ export function issuePage(root, { id, live }) {
         live.removeEventListener("subscribed", onSubscribed);
         live.removeEventListener("state", onState);
         live.unsubscribe(id);
-        endCard(false);
+        for (const taskId of [...cards.keys()]) endCard(taskId, false);
     };
 }

@@ -1,5 +1,6 @@
-// issues.js — the issue list (status, assignee, a live "agent working" badge)
-// and the form that creates an issue. The first 100 issues listed are
+// issues.js — the issue list (status, assignee, a live badge saying how many
+// agents work on it, a filter to the issues with agents working) and the form
+// that creates an issue and opens it. The first 100 issues listed are
 // subscribed over the shared WebSocket to keep the badges live.
 
 import { api } from "./api.js";
@@ -7,19 +8,36 @@ import { h, set, show, text } from "./dom.js";
 import { MAX_SUBSCRIPTIONS } from "./live.js";
 import { STATUS_LABEL } from "./issue.js";
 
-const BADGE = { queued: "queued", dispatched: "agent working", running: "agent working" };
+const WORKING = new Set(["dispatched", "running"]);
 
-export function issuesPage(root, { live, me }) {
+/** The badge of an issue's active tasks: "" (none), "queued", "agent working", "2 agents working · 1 queued". */
+export function badgeText(tasks) {
+    const working = tasks.filter((t) => WORKING.has(t.status)).length;
+    const queued = tasks.length - working;
+    if (!tasks.length) return "";
+    if (!working) return queued === 1 ? "queued" : `${queued} queued`;
+    const w = working === 1 ? "agent working" : `${working} agents working`;
+    return queued ? `${w} · ${queued} queued` : w;
+}
+
+export function issuesPage(root, { live, me, navigate }) {
     let stopped = false;
     let agents = new Map();
     const rows = new Map(); // issue id -> {el, issue, pill, badge, summary, assignee}
     const subscribed = new Set();
     const checking = new Set();
+    const recheck = new Set();
+    // active_tasks from the API; an issue from before it existed: in progress = 1
+    const activeCount = (issue) => (Number.isInteger(issue.active_tasks) ? issue.active_tasks : issue.status === "in_progress" ? 1 : 0);
 
     const title = h("h1", { tabindex: "-1", text: "Issues" });
     const list = h("ul", { class: "issue-list", "aria-label": "Issues" });
     const empty = h("p", { class: "muted", text: "No issues yet. Create the first one." });
     const status = h("p", { class: "page-status", role: "status", "aria-live": "polite" });
+    const onlyWorking = h("input", { type: "checkbox", id: "only-working", name: "only-working" });
+    const filter = h("div", { class: "issues-filter" }, onlyWorking,
+        h("label", { for: "only-working", class: "inline-label", text: "Only issues with agents working" }));
+    const noneWorking = h("p", { class: "muted issues-none-working", text: "No agent is working on any issue right now.", hidden: true });
 
     const titleIn = h("input", { id: "new-title", name: "title", required: true, maxlength: "500", autocomplete: "off" });
     const descIn = h("textarea", { id: "new-description", name: "description", rows: "3" });
@@ -41,16 +59,32 @@ export function issuesPage(root, { live, me }) {
 
     set(root, h("main", { class: "page issues-page", id: "main" },
         h("div", { class: "issues-layout" },
-            h("section", { class: "issues-main", "aria-labelledby": "issues-h" }, title, status, empty, list),
+            h("section", { class: "issues-main", "aria-labelledby": "issues-h" }, title, filter, status, empty, noneWorking, list),
             h("aside", { class: "issues-side" }, form))));
     title.id = "issues-h";
     document.title = "Issues · AgentLive";
 
-    function badgeFor(row, taskStatus, summary) {
-        const label = BADGE[taskStatus];
-        row.badge.className = `badge badge-${taskStatus === "queued" ? "queued" : "working"}`;
-        text(row.badge, label || "");
+    function applyFilter() {
+        list.classList.toggle("only-working", onlyWorking.checked);
+        const any = [...rows.values()].some((r) => r.active > 0);
+        show(noneWorking, onlyWorking.checked && rows.size > 0 && !any);
+    }
+    onlyWorking.addEventListener("change", applyFilter);
+
+    function setActive(row, n) {
+        row.active = n;
+        row.el.dataset.activeTasks = String(n);
+        applyFilter();
+    }
+
+    // tasks: the issue's active tasks (statuses); summary: the latest progress line.
+    function badgeFor(row, tasks, summary) {
+        const label = badgeText(tasks);
+        const working = tasks.some((t) => WORKING.has(t.status));
+        row.badge.className = `badge badge-${working ? "working" : "queued"}`;
+        text(row.badge, label);
         show(row.badge, !!label);
+        setActive(row, tasks.length);
         if (summary !== undefined) text(row.summary, label && summary ? summary : "");
         if (!label) text(row.summary, "");
     }
@@ -66,7 +100,7 @@ export function issuesPage(root, { live, me }) {
                 badge: h("span", { class: "badge", hidden: true }),
                 summary: h("span", { class: "issue-summary" }),
             };
-            row.el = h("li", { class: "issue-row", data: { issueId: issue.id } },
+            row.el = h("li", { class: "issue-row", data: { issueId: issue.id, activeTasks: "0" } },
                 h("div", { class: "issue-row-main" }, link, row.summary),
                 h("div", { class: "issue-row-meta" }, row.badge, row.pill, row.assignee));
             rows.set(issue.id, row);
@@ -76,7 +110,9 @@ export function issuesPage(root, { live, me }) {
         text(row.pill, STATUS_LABEL[issue.status] || issue.status);
         row.pill.className = `pill pill-${issue.status}`;
         text(row.assignee, issue.agent_id ? agents.get(issue.agent_id) || "Agent" : "Unassigned");
-        if (issue.status !== "in_progress") badgeFor(row, null);
+        const n = activeCount(issue);
+        if (n === 0) badgeFor(row, []);
+        else setActive(row, n);
         return row;
     }
 
@@ -85,14 +121,23 @@ export function issuesPage(root, { live, me }) {
         if (live.subscribe(issueId)) subscribed.add(issueId);
     }
 
-    // An in-progress issue: is its task queued, or is an agent on it?
+    // Which of an issue's tasks are queued, which have an agent on them?
     async function checkActive(issueId) {
         const row = rows.get(issueId);
-        if (!row || row.issue.status !== "in_progress" || checking.has(issueId)) return;
+        if (!row || activeCount(row.issue) === 0) return;
+        if (checking.has(issueId)) {
+            recheck.add(issueId);
+            return;
+        }
         checking.add(issueId);
         try {
-            const { task } = await api.activeTask(issueId);
-            if (!stopped) badgeFor(row, task ? task.status : "queued", task?.summary ?? "");
+            do {
+                recheck.delete(issueId);
+                const { tasks } = await api.activeTasks(issueId);
+                if (stopped) return;
+                const latest = (tasks || []).filter((t) => t.summary).pop();
+                badgeFor(row, tasks || [], latest?.summary ?? "");
+            } while (recheck.has(issueId));
         } catch {
             /* the badge stays as it was */
         } finally {
@@ -100,12 +145,26 @@ export function issuesPage(root, { live, me }) {
         }
     }
 
+    // The issue (status, active_tasks) and then its tasks, again; calls meanwhile cause one more round.
+    const refreshing = new Map(); // issue id -> true when another round is wanted
     async function refreshRow(issueId) {
+        if (refreshing.has(issueId)) {
+            refreshing.set(issueId, true);
+            return;
+        }
+        refreshing.set(issueId, false);
         try {
-            const issue = await api.issue(issueId);
-            if (!stopped) renderRow(issue);
+            do {
+                refreshing.set(issueId, false);
+                const issue = await api.issue(issueId);
+                if (stopped) return;
+                renderRow(issue);
+                await checkActive(issueId);
+            } while (refreshing.get(issueId));
         } catch {
             /* ignore */
+        } finally {
+            refreshing.delete(issueId);
         }
     }
 
@@ -119,26 +178,23 @@ export function issuesPage(root, { live, me }) {
         const row = rows.get(payload.issue_id);
         if (!row) return;
         switch (type) {
+            case "task:progress":
+                if (payload.summary) text(row.summary, payload.summary);
+                break;
             case "task:queued":
+                // shown at once; the count and the statuses follow from the API
                 row.issue.status = "in_progress";
-                row.issue.agent_id = payload.agent_id ?? row.issue.agent_id;
-                renderRow(row.issue);
-                badgeFor(row, "queued", "");
+                if (!row.badge.textContent) badgeFor(row, [{ status: "queued" }], "");
+                refreshRow(payload.issue_id);
+                break;
+            case "task:message":
+                if (row.badge.hidden) refreshRow(payload.issue_id);
                 break;
             case "task:dispatched":
             case "task:started":
-                badgeFor(row, payload.status || "running", payload.summary ?? "");
-                break;
-            case "task:progress":
-                badgeFor(row, "running", payload.summary ?? "");
-                break;
-            case "task:message":
-                if (row.badge.hidden || row.badge.textContent !== BADGE.running) badgeFor(row, "running");
-                break;
             case "task:completed":
             case "task:failed":
             case "task:cancelled":
-                badgeFor(row, null);
                 refreshRow(payload.issue_id);
                 break;
         }
@@ -156,7 +212,7 @@ export function issuesPage(root, { live, me }) {
             show(empty, issues.length === 0);
             for (const i of issues) track(i.id);
             // Badges also without the WebSocket (it re-checks on every "subscribed").
-            for (const i of issues.slice(0, MAX_SUBSCRIPTIONS)) if (i.status === "in_progress") checkActive(i.id);
+            for (const i of issues.slice(0, MAX_SUBSCRIPTIONS)) if (activeCount(i) > 0) checkActive(i.id);
             if (issues.length > MAX_SUBSCRIPTIONS) text(status, `Live status is shown for the ${MAX_SUBSCRIPTIONS} newest issues.`);
         } catch (err) {
             if (!stopped && err.status !== 401) text(status, err.message);
@@ -172,12 +228,16 @@ export function issuesPage(root, { live, me }) {
             const issue = workspaces.length > 1
                 ? await api.createIssueIn(t, descIn.value, wsSelect.value)
                 : await api.createIssue(t, descIn.value);
+            titleIn.value = "";
+            descIn.value = "";
+            if (navigate) {
+                navigate(`/issues/${issue.id}`); // what one does next with a new issue
+                return;
+            }
             const row = renderRow(issue);
             list.prepend(row.el);
             show(empty, false);
             track(issue.id);
-            titleIn.value = "";
-            descIn.value = "";
             text(status, `Created “${issue.title}”.`);
         } catch (err) {
             text(status, `Could not create the issue: ${err.message}`);

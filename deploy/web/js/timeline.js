@@ -1,9 +1,10 @@
 // timeline.js — an issue's history, oldest first: comments, task queued, and
-// each finished task with its result (output, pull request, error) and a
-// "View transcript" button.
+// each finished run with its agent, outcome, duration, usage (tokens, cost),
+// result (output, pull request, error), a "View transcript" button and, for a
+// failed or cancelled run, "Retry".
 
 import { h, safeUrl, set } from "./dom.js";
-import { formatElapsed, formatTime } from "./format.js";
+import { formatElapsed, formatTime, formatUsage } from "./format.js";
 import { clippedBlock } from "./messages.js";
 
 function when(iso) {
@@ -27,9 +28,29 @@ function transcriptButton(task, onTranscript) {
     return btn;
 }
 
-function entryView(entry, { agentName, onTranscript }) {
+function usageLine(task) {
+    const u = formatUsage(task.usage);
+    return u ? h("div", { class: "tl-usage", text: u }) : null;
+}
+
+function retryButton(task, onRetry) {
+    if (!onRetry) return null;
+    const btn = h("button", { type: "button", class: "button button-small tl-retry", text: "Retry",
+        "aria-label": "Retry this run with the same agent" });
+    btn.addEventListener("click", async () => {
+        btn.disabled = true;
+        try {
+            await onRetry(task);
+        } finally {
+            btn.disabled = false;
+        }
+    });
+    return btn;
+}
+
+function entryView(entry, { agentName, onTranscript, onRetry }) {
     const task = entry.task;
-    const agent = task ? agentName(task.agent_id) : "";
+    const agent = task ? task.agent_name || agentName(task.agent_id) : "";
     switch (entry.kind) {
         case "comment": {
             const c = entry.comment || {};
@@ -50,9 +71,10 @@ function entryView(entry, { agentName, onTranscript }) {
             const pr = task.pr_url ? safeUrl(task.pr_url) : null;
             return h(
                 "li",
-                { class: "tl-entry tl-result tl-completed" },
+                { class: "tl-entry tl-result tl-completed", data: { taskId: task.id, outcome: "completed" } },
                 h("div", { class: "tl-head" }, h("strong", { text: agent }), " completed the task ", when(entry.created_at),
                     h("span", { class: "tl-meta", text: taskRan(task) })),
+                usageLine(task),
                 task.output ? clippedBlock(task.output, "tl-output") : null,
                 h("div", { class: "tl-actions" },
                     pr ? h("a", { href: pr, class: "button button-small", rel: "noopener noreferrer", target: "_blank", text: "Open pull request" }) : null,
@@ -64,13 +86,14 @@ function entryView(entry, { agentName, onTranscript }) {
             const failed = entry.kind === "task_failed";
             return h(
                 "li",
-                { class: ["tl-entry", "tl-result", failed ? "tl-failed" : "tl-cancelled"] },
+                { class: ["tl-entry", "tl-result", failed ? "tl-failed" : "tl-cancelled"], data: { taskId: task.id, outcome: failed ? "failed" : "cancelled" } },
                 h("div", { class: "tl-head" },
                     failed ? [h("strong", { text: agent }), " failed "] : ["Task for ", h("strong", { text: agent }), " was cancelled "],
                     when(entry.created_at), h("span", { class: "tl-meta", text: taskRan(task) })),
+                usageLine(task),
                 failed && task.error ? h("div", { class: "tl-error pre", text: task.error }) : null,
                 !failed && task.output ? clippedBlock(task.output, "tl-output") : null,
-                h("div", { class: "tl-actions" }, transcriptButton(task, onTranscript)),
+                h("div", { class: "tl-actions" }, transcriptButton(task, onTranscript), retryButton(task, onRetry)),
             );
         }
         default:

@@ -96,3 +96,23 @@ test("durations and elapsed time", () => {
     assert.equal(formatElapsed(3_729_000), "1h 02m 09s");
     assert.equal(formatElapsed(-5), "0s");
 });
+
+test("formatRelative, formatCount, formatUsage", async () => {
+    const { formatRelative, formatCount, formatUsage } = await import("../js/format.js");
+    const now = Date.parse("2026-12-01T12:00:00Z");
+    assert.equal(formatRelative("2026-12-01T12:00:00Z", now), "just now");
+    assert.equal(formatRelative("2026-12-01T11:59:18Z", now), "42s ago");
+    assert.equal(formatRelative("2026-12-01T11:55:00Z", now), "5m ago");
+    assert.equal(formatRelative("2026-12-01T09:00:00Z", now), "3h ago");
+    assert.equal(formatRelative("2026-11-29T12:00:00Z", now), "2d ago");
+    assert.equal(formatRelative("nope", now), "");
+    assert.equal(formatCount(950), "950");
+    assert.equal(formatCount(1234), "1.23k");
+    assert.equal(formatCount(12_345), "12.3k");
+    assert.equal(formatCount(2_500_000), "2.5M");
+    assert.equal(formatUsage(null), "");
+    assert.equal(formatUsage({ model: null, input_tokens: null, output_tokens: null, cost_usd: null }), "");
+    assert.equal(formatUsage({ model: "claude-x", input_tokens: 12_345, output_tokens: 1200, cache_read_tokens: 40_000,
+        cache_write_tokens: null, cost_usd: 0.0421 }), "12.3k in · 1.2k out · 40k cached · $0.0421 · claude-x");
+    assert.equal(formatUsage({ output_tokens: 10, cost_usd: 3.5 }), "10 out · $3.50");
+});
