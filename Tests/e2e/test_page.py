@@ -116,9 +116,13 @@ def card_seqs(page):
     return page.eval_on_selector_all(".agent-live-card [data-seq]", JS_SEQS)
 
 
+JS_ROW_SEQS = """els => els.map(e => Number(e.dataset.seq ?? e.querySelector('[data-seq]')?.dataset.seq))"""
+
+
 def row_seqs(page, root=".agent-live-card .card-log"):
-    """data-seq of the top-level rows, in DOM order."""
-    return page.eval_on_selector_all(f"{root} > [data-seq]", JS_SEQS)
+    """The first data-seq of each top-level row, in DOM order (a run of text is one
+    row whose messages are spans inside it)."""
+    return page.eval_on_selector_all(f"{root} > li", JS_ROW_SEQS)
 
 
 def wait_card_holds(page, last, timeout=30_000):
@@ -248,14 +252,16 @@ def test_issue_list_creates_issues_and_shows_live_badges(world, page):
     page.wait_for_selector(f"{row} .pill:has-text('Done')")
     page.wait_for_selector(f"{row} .badge", state="hidden")
 
+    # creating an issue opens it
     page.fill("#new-title", "Made in the browser")
     page.fill("#new-description", "With a description")
     page.click(".new-issue-form button[type=submit]")
-    page.wait_for_selector(".issue-row:first-child .issue-link:has-text('Made in the browser')")
-    page.click(".issue-row:first-child .issue-link")
+    page.wait_for_url(re.compile(r".*/issues/[0-9a-f-]{36}$"))
     page.wait_for_selector(".issue-title:has-text('Made in the browser')")
     page.wait_for_selector(".issue-desc:has-text('With a description')")
     assert page.url.startswith(BASE_URL + "/issues/")
+    page.click(".back a")
+    page.wait_for_selector(".issue-row .issue-link:has-text('Made in the browser')")
 
 
 def test_card_follows_a_task_from_assignment_to_result(world, page):
@@ -269,9 +275,12 @@ def test_card_follows_a_task_from_assignment_to_result(world, page):
     page.click(".assign-form button[type=submit]")
     page.wait_for_selector(".timeline .tl-event:has-text('Assigned to')")
     page.wait_for_selector(".issue-meta .pill:has-text('In progress')")
-    assert page.locator(".agent-live-card").count() == 0, "a queued task has no card"
+    # a queued task has its card at once, waiting for a daemon
+    page.wait_for_selector(".agent-live-card[data-state=waiting] .card-empty:has-text('Waiting for a daemon')")
+    assert page.locator(".agent-live-card").count() == 1
 
     task_id = world.claim()["task_id"]
+    assert page.get_attribute(".agent-live-card", "data-task-id") == task_id
     page.wait_for_selector(".agent-live-card[data-state=starting]")
     world.start(task_id)
     page.wait_for_selector(".agent-live-card[data-state=working]")
@@ -323,9 +332,10 @@ def test_card_follows_a_task_from_assignment_to_result(world, page):
     assert re.fullmatch(r"\d+ ms|\d+\.\d s", status), status
     assert page.locator(f"[data-seq='{n + 1}'] .spinner").count() == 0
 
-    # expanding a call shows its full input and its result
+    # expanding a call shows the command, its full input and its output
     page.click(".card-log > [data-seq='2'] summary")
-    page.wait_for_selector(".card-log > [data-seq='2'] .tool-input:has-text('\"command\": \"echo 2\"')")
+    page.wait_for_selector(".card-log > [data-seq='2'] .tool-input .shell-command:has-text('$ echo 2')")
+    assert '"command": "echo 2"' in page.text_content(".card-log > [data-seq='2'] .tool-input .tool-raw")
     assert '"nested"' in page.text_content(".card-log > [data-seq='2'] .tool-input")
     assert page.text_content(".card-log > [data-seq='2'] .tool-result[data-seq='3'] .pre") == "3\n"
 
@@ -357,17 +367,47 @@ def test_a_real_daemon_replaying_a_claude_session_drives_the_card(world, page, d
     n = int(sql(f"select count(*) from agentlive.task_message where task_id = {lit(task_id)}"))
     page.click(".tl-completed .tl-transcript")
     page.wait_for_selector(".transcript-dialog[open]")
-    page.wait_for_function("n => document.querySelectorAll('.transcript-dialog [data-seq]').length >= n",
-                           arg=n, timeout=20_000)
-    seqs = page.eval_on_selector_all(".transcript-dialog [data-seq]", JS_SEQS)
-    assert_exactly(seqs, 1, n)
+    assert_exactly(transcript_seqs(page), 1, n)
     assert daemon.p.poll() is None, "the daemon keeps serving after a task"
+
+
+JS_TRANSCRIPT_SEQS = """async () => {
+    // Scrolls the transcript from top to bottom, a screen at a time, waiting at each
+    // step for the rows not loaded yet; every data-seq seen (a message's element
+    // must be unique at any moment).
+    const v = document.querySelector('.transcript-dialog .transcript-log');
+    const frame = () => new Promise(r => requestAnimationFrame(() => r()));
+    const seen = [];
+    let maxRows = 0;
+    v.scrollTop = 0;
+    for (let step = 0; step < 20000; step++) {
+        const deadline = performance.now() + 15000;
+        await frame(); await frame();
+        while (v.querySelector('.t-gap') && performance.now() < deadline) await frame();
+        if (v.querySelector('.t-gap')) throw new Error('rows still loading at ' + v.scrollTop);
+        const now = [...v.querySelectorAll('[data-seq]')].map(e => Number(e.dataset.seq));
+        if (new Set(now).size !== now.length) throw new Error('a data-seq twice in the DOM');
+        seen.push(...now);
+        maxRows = Math.max(maxRows, v.querySelectorAll('.t-row').length);
+        if (v.scrollTop + v.clientHeight >= v.scrollHeight - 1) break;
+        v.scrollTop += Math.floor(v.clientHeight * 0.8);
+    }
+    return {seqs: [...new Set(seen)], maxRows};
+}"""
+
+
+def transcript_seqs(page, max_rows=400):
+    """Every message of the open transcript, read by scrolling it through; the DOM
+    never holds more than max_rows rows (it is virtualized)."""
+    got = page.evaluate(JS_TRANSCRIPT_SEQS)
+    assert got["maxRows"] <= max_rows, f"{got['maxRows']} rows in the DOM at once"
+    return got["seqs"]
 
 
 def test_transcript_shows_the_whole_session_paged(world, page):
     issue = world.create_issue(title="Long session")
     task_id = start_task(world, issue["id"])
-    n = 1201
+    n = 2501
     post_all(world, task_id, 1, n)
     world.complete(task_id, output="ok")
     sign_in(page, world)
@@ -375,15 +415,9 @@ def test_transcript_shows_the_whole_session_paged(world, page):
     page.click(".tl-completed .tl-transcript")
     dialog = ".transcript-dialog"
     page.wait_for_selector(f"{dialog}[open]")
-    for shown in (500, 1000, n):
-        page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length === n",
-                               arg=[f"{dialog} [data-seq]", shown])
-        if shown < n:
-            page.click(f"{dialog} .transcript-more")
-    page.wait_for_selector(f"{dialog} .transcript-more", state="hidden")
-    seqs = page.eval_on_selector_all(f"{dialog} [data-seq]", JS_SEQS)
-    assert_exactly(seqs, 1, n)
-    assert_ascending(page.eval_on_selector_all(f"{dialog} .transcript-log > [data-seq]", JS_SEQS))
+    page.wait_for_selector(f"{dialog} .t-row[data-first='1']")
+    assert page.locator(f"{dialog} .t-row").count() < 200, "only what is near the viewport is rendered"
+    assert_exactly(transcript_seqs(page), 1, n)
     page.wait_for_selector(f"{dialog} .transcript-status:has-text('the whole session')")
     page.keyboard.press("Escape")
     page.wait_for_selector(dialog, state="detached")
@@ -464,7 +498,7 @@ def test_agent_output_and_issue_text_are_shown_as_text(world, page):
     ]})
     progress(world, task_id, "<b onmouseover=alert(3)>bold</b>")
     wait_card_holds(page, 4)
-    assert page.text_content(".card-log > [data-seq='1'] .pre") == img
+    assert page.text_content(".card-log [data-seq='1']") == img
     assert page.text_content(".card-log > [data-seq='2'] .tool-arg") == script
     assert page.text_content(".card-log > [data-seq='4'] .pre") == "<svg onload=alert(2)>"
     page.wait_for_selector(".card-summary:has-text('<b onmouseover=alert(3)>bold</b>')")
@@ -481,7 +515,7 @@ def test_agent_output_and_issue_text_are_shown_as_text(world, page):
     page.wait_for_selector(f".tl-completed:has-text('{img} output')")
     page.click(".tl-completed .tl-transcript")
     page.wait_for_selector(".transcript-dialog [data-seq='4']")
-    assert page.text_content(".transcript-dialog [data-seq='1'] .pre") == img
+    assert page.text_content(".transcript-dialog [data-seq='1']") == img
     page.wait_for_timeout(300)
     assert page.locator("img").count() == 0, "an <img> was created from data"
     assert page.locator("svg, b").count() == 0, "markup was created from data"

@@ -56,6 +56,9 @@ export class AgentLiveCard {
         this.progressEl = h("progress", { class: "card-progress", max: "1", value: "0" });
         this.stepEl = h("span", { class: "card-step" });
         this.progressRow = h("div", { class: "card-progress-row" }, this.progressEl, this.stepEl);
+        this.transcriptBtn = h("button", { type: "button", class: "button button-small button-quiet card-transcript", text: "Transcript",
+            "aria-label": `${agentName || "Agent"}'s whole transcript` });
+        this.transcriptBtn.addEventListener("click", () => this.onOpenTranscript?.(this.task.id));
         this.noteBtn = h("button", { type: "button", class: "link-button" });
         this.noteBtn.addEventListener("click", () => this.onOpenTranscript?.(this.task.id));
         this.note = h("p", { class: "card-note" }, this.noteBtn);
@@ -79,6 +82,7 @@ export class AgentLiveCard {
                     h("strong", { class: "card-agent", text: agentName || "Agent" }),
                     this.elapsedEl,
                     this.connEl,
+                    this.transcriptBtn,
                     this.cancelBtn,
                 ),
                 h("div", { class: "card-status", role: "status", "aria-live": "polite" }, this.stateEl, this.summaryEl),

@@ -131,6 +131,20 @@ export function continuesRun(row, msg) {
     return chars < RUN_MAX_CHARS;
 }
 
+/** A row for several messages at once: a run (msgs) and a tool call's result. */
+export function renderRow(msgs, result, opts) {
+    const row = renderMessage(msgs[0], opts);
+    if (msgs.length > 1) {
+        for (const m of msgs.slice(1)) row.msgs.push(m);
+        row.lastSeq = msgs[msgs.length - 1].seq;
+        row.count = msgs.length;
+        if (row.msg.type === "text") fillTextRun(row);
+        else if (row.msg.type === "thinking") fillThinkingRun(row);
+    }
+    if (result && row.msg.type === "tool_use") attachResult(row, result);
+    return row;
+}
+
 /** Adds msg (continuesRun was true) to its run's row and renders the row again. */
 export function extendRun(row, msg) {
     row.msgs.push(msg);
