@@ -275,7 +275,7 @@ export function openTranscript(task, { agentName = "Agent", live = null, active 
         if (key === toolsShown) return;
         toolsShown = key;
         const chosen = toolSel.value;
-        toolSel.replaceChildren(h("option", { value: "", text: "All tools" }), names.map((n) => h("option", { value: n, text: n })));
+        toolSel.replaceChildren(h("option", { value: "", text: "All tools" }), ...names.map((n) => h("option", { value: n, text: n })));
         toolSel.value = names.includes(chosen) ? chosen : "";
     }
 
@@ -303,8 +303,10 @@ export function openTranscript(task, { agentName = "Agent", live = null, active 
     function applyFilter() {
         const cat = filterSel.value;
         model.setFilter({ categories: cat ? [cat] : null, tool: toolSel.value || null });
-        // a tool chosen implies tool calls; the view keeps the row at the top in place
-        schedule();
+        // Laid out at once, keeping the row at the top in place: a scroll right after
+        // means a position in the filtered rows, not in the rows shown before.
+        cancelAnimationFrame(raf);
+        frame();
     }
     filterSel.addEventListener("change", applyFilter);
     toolSel.addEventListener("change", applyFilter);
