@@ -21,6 +21,7 @@ public final class AgentLiveAPI {
         var response: APIResponse
         do {
             let match = try Router.match(method: request.head.method, path: request.path)
+            try BrowserOrigin.check(request, publicOrigin: configuration.publicOrigin)
             response = try handle(match.endpoint, request, match.parameters)
         } catch {
             if error.status == .internalServerError {
@@ -34,13 +35,13 @@ public final class AgentLiveAPI {
 
     // MARK: - Database calls
 
-    /// Calls `agentlive.<function>($1, …)` and returns its single value (a JSON document).
-    func call(_ function: String, _ parameters: [PostgresParameter]) throws(APIError) -> String? {
-        let placeholders = parameters.indices.map { "$\($0 + 1)" }
-        return try query("select agentlive.\(function)(\(placeholders.joined(separator: ", ")))", parameters).scalar
+    /// Calls the function and returns its single value (a JSON document).
+    func call(_ function: SQLFunction, _ parameters: [PostgresParameter]) throws(APIError) -> String? {
+        precondition(parameters.count == function.arguments.count, "\(function) takes \(function.arguments.count) arguments")
+        return try query(function.callSQL, parameters).scalar
     }
 
-    func call(_ function: String, _ parameters: [String?]) throws(APIError) -> String? {
+    func call(_ function: SQLFunction, _ parameters: [String?]) throws(APIError) -> String? {
         try call(function, parameters.map(PostgresParameter.init))
     }
 
@@ -59,12 +60,12 @@ public final class AgentLiveAPI {
     }
 
     /// A call whose result is the response document.
-    func document(_ status: HTTPResponse.Status, _ function: String, _ parameters: [PostgresParameter]) throws(APIError) -> APIResponse {
+    func document(_ status: HTTPResponse.Status, _ function: SQLFunction, _ parameters: [PostgresParameter]) throws(APIError) -> APIResponse {
         guard let document = try call(function, parameters) else { throw .internalError }
         return .json(status, document)
     }
 
-    func document(_ status: HTTPResponse.Status, _ function: String, _ parameters: [String?]) throws(APIError) -> APIResponse {
+    func document(_ status: HTTPResponse.Status, _ function: SQLFunction, _ parameters: [String?]) throws(APIError) -> APIResponse {
         try document(status, function, parameters.map(PostgresParameter.init))
     }
 
@@ -79,11 +80,11 @@ public final class AgentLiveAPI {
     func authenticate(_ request: APIRequest) throws(APIError) -> Principal {
         guard case .success(let token)? = PresentedToken.from(request.head.headerFields) else { throw .unauthorized }
         let rows = try query(
-            "select kind, secret_hash, user_id, workspace_id, stale from agentlive.api_token($1)", [token.id])
+            "select kind, secret_hash, user_id, workspace_id, stale from agentlive.api_token($1::uuid)", [token.id])
         guard let row = rows.rows.first, row[0] == token.kind.rawValue,
             let hash = row[1], token.matches(storedHashHex: hash)
         else { throw .unauthorized }
-        if row[4] == "t" { _ = try? query("select agentlive.touch_token($1)", [token.id]) }
+        if row[4] == "t" { _ = try? call(.touchToken, [token.id]) }
         switch token.kind {
         case .daemon:
             guard let workspace = row[3] else { throw .unauthorized }
@@ -101,10 +102,11 @@ public final class AgentLiveAPI {
         return id
     }
 
-    func requireDaemon(_ request: APIRequest) throws(APIError) -> String {
-        guard case .daemon(let workspace, _) = try authenticate(request) else {
+    /// The daemon token's workspace and id: a daemon acts only on what its token claimed.
+    func requireDaemon(_ request: APIRequest) throws(APIError) -> (workspace: String, token: String) {
+        guard case .daemon(let workspace, let token) = try authenticate(request) else {
             throw APIError(.forbidden, "forbidden", "This endpoint needs a daemon token.")
         }
-        return workspace
+        return (workspace, token)
     }
 }

@@ -11,8 +11,9 @@ import Glibc
 /// and serves one request at a time until SIGTERM, finishing the request in
 /// flight before it exits.
 public struct FastCGIWorker {
-    /// `body` is nil when the request's body exceeded `maxBodyBytes` (it is not read).
-    public typealias Handler = (_ head: HTTPRequest, _ body: [UInt8]?) -> (HTTPResponse, [UInt8])
+    /// `body` is nil when the request's body exceeded `maxBodyBytes` (it is not read);
+    /// `parameters` holds what the head does not (the client's address).
+    public typealias Handler = (_ head: HTTPRequest, _ body: [UInt8]?, _ parameters: FastCGIParameters) -> (HTTPResponse, [UInt8])
 
     public var listenFD: Int32
     public var maxBodyBytes: Int
@@ -59,7 +60,7 @@ public struct FastCGIWorker {
         }
         let length = parameters["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0
         let body = length > maxBodyBytes ? nil : readBody(length, from: request.in)
-        let (response, responseBody) = handler(head, body)
+        let (response, responseBody) = handler(head, body, parameters)
         write(response, responseBody, to: request.out)
     }
 

@@ -83,8 +83,8 @@ struct Serve: ParsableCommand {
             logger.warning("database unavailable at start: \(error)")
         }
         let api = AgentLiveAPI(configuration: configuration, database: database, logger: logger)
-        FastCGIWorker(listenFD: 0, maxBodyBytes: configuration.maxBodyBytes, logger: logger).run { head, body in
-            let response = api.respond(to: APIRequest(head: head, body: body))
+        FastCGIWorker(listenFD: 0, maxBodyBytes: configuration.maxBodyBytes, logger: logger).run { head, body, parameters in
+            let response = api.respond(to: APIRequest(head: head, body: body, remoteAddress: parameters.remoteAddress))
             return (response.head, response.body)
         }
     }

@@ -26,6 +26,21 @@ import Glibc
         #expect(parameters["SCRIPT_FILENAME"] == "/ignored")
     }
 
+    @Test("The authority gets the server's port when Debian's HTTP_HOST ($host) leaves it out")
+    func authorityKeepsThePortTheClientUsed() {
+        func authority(_ pairs: String...) -> String? {
+            FastCGIParameters(["REQUEST_METHOD=GET", "REQUEST_URI=/"] + pairs).httpRequest?.authority
+        }
+        #expect(authority("HTTP_HOST=127.0.0.1", "SERVER_PORT=8080") == "127.0.0.1:8080")
+        #expect(authority("HTTP_HOST=example.org", "SERVER_PORT=80") == "example.org")
+        #expect(authority("HTTP_HOST=example.org", "SERVER_PORT=443", "HTTPS=on") == "example.org")
+        #expect(authority("HTTP_HOST=example.org:8443", "SERVER_PORT=443", "HTTPS=on") == "example.org:8443")
+        #expect(authority("HTTP_HOST=[::1]", "SERVER_PORT=8080") == "[::1]:8080")
+        #expect(authority("HTTP_HOST=[::1]:9", "SERVER_PORT=8080") == "[::1]:9")
+        #expect(authority("SERVER_PORT=8080") == nil)
+        #expect(FastCGIParameters(["REMOTE_ADDR=192.0.2.1"]).remoteAddress == "192.0.2.1")
+    }
+
     @Test func noMethodMeansNoRequest() {
         #expect(FastCGIParameters(["REQUEST_URI=/"]).httpRequest == nil)
         #expect(FastCGIParameters(["REQUEST_METHOD=B@D", "REQUEST_URI=/"]).httpRequest == nil)
