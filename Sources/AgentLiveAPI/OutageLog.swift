@@ -15,9 +15,9 @@ public struct OutageLog: Sendable {
             switch self {
             case .unavailable(let reason): "database unavailable, answering 503 until it is back: \(reason)"
             case .stillUnavailable(let failures, let seconds):
-                "database still unavailable, \(failures) requests answered 503 in the last \(seconds) s"
+                "database still unavailable, \(failures) \(failures == 1 ? "request" : "requests") answered 503 in the last \(seconds) s"
             case .available(let seconds, let failures):
-                "database available again after \(seconds) s, \(failures) requests answered 503"
+                "database available again after \(seconds) s, \(failures) \(failures == 1 ? "request" : "requests") answered 503"
             }
         }
     }
