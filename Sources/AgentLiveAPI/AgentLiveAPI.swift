@@ -10,6 +10,7 @@ public final class AgentLiveAPI {
     let configuration: APIConfiguration
     let database: any SQLDatabase
     let logger: Logger
+    private var outage = OutageLog()
 
     public init(configuration: APIConfiguration, database: any SQLDatabase, logger: Logger) {
         self.configuration = configuration
@@ -51,11 +52,32 @@ public final class AgentLiveAPI {
 
     func query(_ sql: String, _ parameters: [PostgresParameter]) throws(APIError) -> PostgresRows {
         do {
-            return try database.query(sql, parameters: parameters)
+            let rows = try database.query(sql, parameters: parameters)
+            if outage.isDown { log(outage.succeeded(at: .now)) }
+            return rows
         } catch {
             let mapped = APIError(error)
-            if mapped.status.code >= 500 { logger.error("database: \(error)") }
+            if mapped == .databaseUnavailable {
+                databaseUnavailable(error)
+            } else if mapped.status.code >= 500 {
+                logger.error("database: \(error)")
+            }
             throw mapped
+        }
+    }
+
+    /// The database cannot be reached (at start-up or for a request): logged as
+    /// an outage, not once per request.
+    public func databaseUnavailable(_ error: any Error) {
+        log(outage.failed("\(error)", at: .now))
+    }
+
+    private func log(_ line: OutageLog.Line?) {
+        guard let line else { return }
+        switch line {
+        case .unavailable: logger.error("\(line.message)")
+        case .stillUnavailable: logger.warning("\(line.message)")
+        case .available: logger.notice("\(line.message)")
         }
     }
 
