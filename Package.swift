@@ -47,6 +47,10 @@ let package = Package(
             ]
         ),
 
+        // Connection strings read by libpq: endpoints, user, database, target_session_attrs
+        // (the relay connects with postgres-nio from what libpq read).
+        .target(name: "AgentLiveConnInfo", dependencies: ["CLibPQ"]),
+
         // A small synchronous libpq client: connections, parameters, rows, migrations.
         .target(name: "AgentLivePostgres", dependencies: ["CLibPQ"]),
 
@@ -154,6 +158,7 @@ let package = Package(
             dependencies: ["AgentLiveCredentials", .product(name: "HTTPTypes", package: "swift-http-types")]
         ),
         .testTarget(name: "AgentLivePostgresTests", dependencies: ["AgentLivePostgres"]),
+        .testTarget(name: "AgentLiveConnInfoTests", dependencies: ["AgentLiveConnInfo"]),
         .testTarget(
             name: "AgentLiveAPITests",
             dependencies: [
