@@ -83,6 +83,7 @@ let package = Package(
         .target(
             name: "AgentLiveRelay",
             dependencies: [
+                "AgentLiveConnInfo",
                 "AgentLiveCredentials",
                 "AgentLiveWire",
                 "CMalloc",
@@ -170,7 +171,7 @@ let package = Package(
         .testTarget(name: "AgentLiveFastCGITests", dependencies: ["AgentLiveFastCGI"]),
         .testTarget(
             name: "AgentLiveRelayTests",
-            dependencies: ["AgentLiveRelay", .product(name: "NIOEmbedded", package: "swift-nio")]),
+            dependencies: ["AgentLiveRelay", "AgentLiveConnInfo", .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(
             name: "AgentLiveDaemonTests",
             dependencies: ["AgentLiveDaemon", "AgentLiveWire"]
