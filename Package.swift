@@ -47,6 +47,10 @@ let package = Package(
             ]
         ),
 
+        // Connection strings read by libpq: endpoints, user, database, target_session_attrs
+        // (the relay connects with postgres-nio from what libpq read).
+        .target(name: "AgentLiveConnInfo", dependencies: ["CLibPQ"]),
+
         // A small synchronous libpq client: connections, parameters, rows, migrations.
         .target(name: "AgentLivePostgres", dependencies: ["CLibPQ"]),
 
@@ -79,6 +83,7 @@ let package = Package(
         .target(
             name: "AgentLiveRelay",
             dependencies: [
+                "AgentLiveConnInfo",
                 "AgentLiveCredentials",
                 "AgentLiveWire",
                 "CMalloc",
@@ -154,6 +159,7 @@ let package = Package(
             dependencies: ["AgentLiveCredentials", .product(name: "HTTPTypes", package: "swift-http-types")]
         ),
         .testTarget(name: "AgentLivePostgresTests", dependencies: ["AgentLivePostgres"]),
+        .testTarget(name: "AgentLiveConnInfoTests", dependencies: ["AgentLiveConnInfo"]),
         .testTarget(
             name: "AgentLiveAPITests",
             dependencies: [
@@ -165,7 +171,7 @@ let package = Package(
         .testTarget(name: "AgentLiveFastCGITests", dependencies: ["AgentLiveFastCGI"]),
         .testTarget(
             name: "AgentLiveRelayTests",
-            dependencies: ["AgentLiveRelay", .product(name: "NIOEmbedded", package: "swift-nio")]),
+            dependencies: ["AgentLiveRelay", "AgentLiveConnInfo", .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(
             name: "AgentLiveDaemonTests",
             dependencies: ["AgentLiveDaemon", "AgentLiveWire"]

@@ -110,6 +110,7 @@ replace_dir() { # source-populating function, destination
     rm -rf "$dest.old"
 }
 
+# shellcheck disable=SC2317 # called through replace_dir
 copy_sql() {
     mkdir -p "$1/migrations" "$1/definitions"
     cp "$REPO"/sql/migrations/*.sql "$1/migrations/"
@@ -117,6 +118,7 @@ copy_sql() {
 }
 
 # Only what the page serves: no READMEs, tests, screenshots or package files.
+# shellcheck disable=SC2317 # called through replace_dir
 copy_web() {
     local from=$REPO/deploy/web
     mkdir -p "$1/css" "$1/js"

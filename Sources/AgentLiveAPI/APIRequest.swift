@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPTypes
 
 /// A request as the API sees it: the head, and the body if it fit the limit.
@@ -5,10 +8,21 @@ public struct APIRequest: Sendable {
     public var head: HTTPRequest
     /// nil when the body was larger than the configured limit and was not read.
     public var body: [UInt8]?
+    /// The client's address as the web server saw it (FastCGI's REMOTE_ADDR).
+    public var remoteAddress: String?
 
-    public init(head: HTTPRequest, body: [UInt8]?) {
+    public init(head: HTTPRequest, body: [UInt8]?, remoteAddress: String? = nil) {
         self.head = head
         self.body = body
+        self.remoteAddress = remoteAddress
+    }
+
+    /// `remoteAddress` when it is an IPv4 or IPv6 address (nginx on a Unix socket gives `unix:`).
+    var clientAddress: String? {
+        guard let address = remoteAddress else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let valid = inet_pton(AF_INET, address, &buffer) == 1 || inet_pton(AF_INET6, address, &buffer) == 1
+        return valid ? address : nil
     }
 
     /// The path without its query, percent-decoding left to the router.

@@ -10,6 +10,7 @@ public final class AgentLiveAPI {
     let configuration: APIConfiguration
     let database: any SQLDatabase
     let logger: Logger
+    private var outage = OutageLog()
 
     public init(configuration: APIConfiguration, database: any SQLDatabase, logger: Logger) {
         self.configuration = configuration
@@ -21,6 +22,7 @@ public final class AgentLiveAPI {
         var response: APIResponse
         do {
             let match = try Router.match(method: request.head.method, path: request.path)
+            try BrowserOrigin.check(request, publicOrigin: configuration.publicOrigin)
             response = try handle(match.endpoint, request, match.parameters)
         } catch {
             if error.status == .internalServerError {
@@ -34,13 +36,13 @@ public final class AgentLiveAPI {
 
     // MARK: - Database calls
 
-    /// Calls `agentlive.<function>($1, …)` and returns its single value (a JSON document).
-    func call(_ function: String, _ parameters: [PostgresParameter]) throws(APIError) -> String? {
-        let placeholders = parameters.indices.map { "$\($0 + 1)" }
-        return try query("select agentlive.\(function)(\(placeholders.joined(separator: ", ")))", parameters).scalar
+    /// Calls the function and returns its single value (a JSON document).
+    func call(_ function: SQLFunction, _ parameters: [PostgresParameter]) throws(APIError) -> String? {
+        precondition(parameters.count == function.arguments.count, "\(function) takes \(function.arguments.count) arguments")
+        return try query(function.callSQL, parameters).scalar
     }
 
-    func call(_ function: String, _ parameters: [String?]) throws(APIError) -> String? {
+    func call(_ function: SQLFunction, _ parameters: [String?]) throws(APIError) -> String? {
         try call(function, parameters.map(PostgresParameter.init))
     }
 
@@ -50,21 +52,42 @@ public final class AgentLiveAPI {
 
     func query(_ sql: String, _ parameters: [PostgresParameter]) throws(APIError) -> PostgresRows {
         do {
-            return try database.query(sql, parameters: parameters)
+            let rows = try database.query(sql, parameters: parameters)
+            if outage.isDown { log(outage.succeeded(at: .now)) }
+            return rows
         } catch {
             let mapped = APIError(error)
-            if mapped.status.code >= 500 { logger.error("database: \(error)") }
+            if mapped == .databaseUnavailable {
+                databaseUnavailable(error)
+            } else if mapped.status.code >= 500 {
+                logger.error("database: \(error)")
+            }
             throw mapped
         }
     }
 
+    /// The database cannot be reached (at start-up or for a request): logged as
+    /// an outage, not once per request.
+    public func databaseUnavailable(_ error: any Error) {
+        log(outage.failed("\(error)", at: .now))
+    }
+
+    private func log(_ line: OutageLog.Line?) {
+        guard let line else { return }
+        switch line {
+        case .unavailable: logger.error("\(line.message)")
+        case .stillUnavailable: logger.warning("\(line.message)")
+        case .available: logger.notice("\(line.message)")
+        }
+    }
+
     /// A call whose result is the response document.
-    func document(_ status: HTTPResponse.Status, _ function: String, _ parameters: [PostgresParameter]) throws(APIError) -> APIResponse {
+    func document(_ status: HTTPResponse.Status, _ function: SQLFunction, _ parameters: [PostgresParameter]) throws(APIError) -> APIResponse {
         guard let document = try call(function, parameters) else { throw .internalError }
         return .json(status, document)
     }
 
-    func document(_ status: HTTPResponse.Status, _ function: String, _ parameters: [String?]) throws(APIError) -> APIResponse {
+    func document(_ status: HTTPResponse.Status, _ function: SQLFunction, _ parameters: [String?]) throws(APIError) -> APIResponse {
         try document(status, function, parameters.map(PostgresParameter.init))
     }
 
@@ -79,11 +102,11 @@ public final class AgentLiveAPI {
     func authenticate(_ request: APIRequest) throws(APIError) -> Principal {
         guard case .success(let token)? = PresentedToken.from(request.head.headerFields) else { throw .unauthorized }
         let rows = try query(
-            "select kind, secret_hash, user_id, workspace_id, stale from agentlive.api_token($1)", [token.id])
+            "select kind, secret_hash, user_id, workspace_id, stale from agentlive.api_token($1::uuid)", [token.id])
         guard let row = rows.rows.first, row[0] == token.kind.rawValue,
             let hash = row[1], token.matches(storedHashHex: hash)
         else { throw .unauthorized }
-        if row[4] == "t" { _ = try? query("select agentlive.touch_token($1)", [token.id]) }
+        if row[4] == "t" { _ = try? call(.touchToken, [token.id]) }
         switch token.kind {
         case .daemon:
             guard let workspace = row[3] else { throw .unauthorized }
@@ -101,10 +124,11 @@ public final class AgentLiveAPI {
         return id
     }
 
-    func requireDaemon(_ request: APIRequest) throws(APIError) -> String {
-        guard case .daemon(let workspace, _) = try authenticate(request) else {
+    /// The daemon token's workspace and id: a daemon acts only on what its token claimed.
+    func requireDaemon(_ request: APIRequest) throws(APIError) -> (workspace: String, token: String) {
+        guard case .daemon(let workspace, let token) = try authenticate(request) else {
             throw APIError(.forbidden, "forbidden", "This endpoint needs a daemon token.")
         }
-        return workspace
+        return (workspace, token)
     }
 }

@@ -21,28 +21,33 @@ extension AgentLiveAPI {
         case .health: return health()
         case .signIn: return try signIn(request)
         case .signOut: return try signOut(request)
-        case .me: return try document(.ok, "api_me", [requireUser(request)])
-        case .agents: return try document(.ok, "api_agents", [requireUser(request)])
+        case .me: return try document(.ok, .me, [requireUser(request)])
+        case .agents: return try document(.ok, .agents, [requireUser(request)])
         case .listIssues: return try listIssues(request)
         case .createIssue: return try createIssue(request)
-        case .issue: return try document(.ok, "api_issue", [requireUser(request), issueID(id)])
+        case .issue: return try document(.ok, .issue, [requireUser(request), issueID(id)])
         case .assign: return try assign(request, issueID(id))
-        case .activeTask: return try document(.ok, "api_active_task", [requireUser(request), issueID(id)])
-        case .timeline: return try document(.ok, "api_timeline", [requireUser(request), issueID(id)])
+        case .activeTask: return try document(.ok, .activeTask, [requireUser(request), issueID(id)])
+        case .activeTasks: return try document(.ok, .activeTasks, [requireUser(request), issueID(id)])
+        case .timeline: return try document(.ok, .timeline, [requireUser(request), issueID(id)])
         case .createComment: return try createComment(request, issueID(id))
-        case .task: return try document(.ok, "api_task", [requireUser(request), taskID(id)])
+        case .task: return try document(.ok, .task, [requireUser(request), taskID(id)])
         case .cancelTask:
             let user = try requireUser(request)
             try RequestBody.checkContentType(request)
-            return try document(.ok, "api_cancel", [user, taskID(id)])
+            return try document(.ok, .cancel, [user, taskID(id)])
+        case .retryTask:
+            let user = try requireUser(request)
+            try RequestBody.checkContentType(request)
+            return try document(.created, .retry, [user, taskID(id)])
         case .taskMessages, .daemonTaskMessages: return try messages(request, taskID(id))
         case .register: return try register(request)
         case .heartbeat: return try heartbeat(request)
         case .claim: return try claim(request)
         case .start:
-            let workspace = try requireDaemon(request)
+            let daemon = try requireDaemon(request)
             try RequestBody.checkContentType(request)
-            return try document(.ok, "api_start", [workspace, taskID(id)])
+            return try document(.ok, .start, [daemon.workspace, daemon.token, taskID(id)])
         case .progress: return try progress(request, taskID(id))
         case .ingest: return try ingest(request, taskID(id))
         case .complete: return try complete(request, taskID(id))
@@ -85,7 +90,7 @@ extension AgentLiveAPI {
         try Validate.text(body.email, field: "email", maxBytes: 320)
         try Validate.text(body.password, field: "password", maxBytes: 1024)
         guard
-            let document = try call("api_login", [body.email, body.password, String(configuration.sessionTTLSeconds)]),
+            let document = try call(.login, [body.email, body.password, String(configuration.sessionTTLSeconds), request.clientAddress]),
             let result = try? JSONDecoder().decode(SignInResult.self, from: Data(document.utf8)),
             let token = result.token, let user = result.user
         else {
@@ -99,16 +104,18 @@ extension AgentLiveAPI {
     private func signOut(_ request: APIRequest) throws(APIError) -> APIResponse {
         try RequestBody.checkContentType(request)
         if case .user(_, let tokenID, true)? = try? authenticate(request) {
-            _ = try call("api_logout", [tokenID])
+            _ = try call(.logout, [tokenID])
         }
         var response = APIResponse.noContent
         response.head.headerFields[.setCookie] = sessionCookie("", maxAge: 0, request)
         return response
     }
 
-    /// HttpOnly so page scripts never see it; Secure whenever the request came over HTTPS.
+    /// HttpOnly so page scripts never see it; Secure whenever the page is served over
+    /// HTTPS (AGENTLIVE_PUBLIC_ORIGIN says so behind a proxy that terminates TLS).
     private func sessionCookie(_ value: String, maxAge: Int, _ request: APIRequest) -> String {
-        let secure = request.head.scheme == "https" ? "; Secure" : ""
+        let https = configuration.publicOrigin.map { $0.hasPrefix("https://") } ?? (request.head.scheme == "https")
+        let secure = https ? "; Secure" : ""
         return "\(PresentedToken.sessionCookie)=\(value); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(maxAge)\(secure)"
     }
 
@@ -123,7 +130,7 @@ extension AgentLiveAPI {
             }
             workspace = uuid.uuidString.lowercased()
         }
-        return try document(.ok, "api_issues", [user, workspace])
+        return try document(.ok, .issues, [user, workspace])
     }
 
     private struct NewIssue: Decodable {
@@ -142,7 +149,7 @@ extension AgentLiveAPI {
         if body.title.unicodeScalars.count > 500 { throw .invalidValue("Field 'title' is longer than 500 characters.") }
         try Validate.text(body.description, field: "description", maxBytes: configuration.maxContentBytes)
         let workspace = try body.workspaceID.map { (text) throws(APIError) in try Validate.uuid(text, field: "workspace_id") }
-        return try document(.created, "api_create_issue", [user, workspace, body.title, body.description ?? ""])
+        return try document(.created, .createIssue, [user, workspace, body.title, body.description ?? ""])
     }
 
     private struct Assignment: Decodable {
@@ -153,7 +160,7 @@ extension AgentLiveAPI {
     private func assign(_ request: APIRequest, _ issue: String) throws(APIError) -> APIResponse {
         let user = try requireUser(request)
         let body = try RequestBody.decode(Assignment.self, from: request)
-        return try document(.created, "api_assign", [user, issue, Validate.uuid(body.agentID, field: "agent_id")])
+        return try document(.created, .assign, [user, issue, Validate.uuid(body.agentID, field: "agent_id")])
     }
 
     private struct NewComment: Decodable {
@@ -165,7 +172,7 @@ extension AgentLiveAPI {
         let body = try RequestBody.decode(NewComment.self, from: request)
         try Validate.nonEmpty(body.content, field: "content")
         try Validate.text(body.content, field: "content", maxBytes: configuration.maxContentBytes)
-        return try document(.created, "api_create_comment", [user, issue, body.content])
+        return try document(.created, .createComment, [user, issue, body.content])
     }
 
     // MARK: - Messages
@@ -182,7 +189,7 @@ extension AgentLiveAPI {
             case .user(let id, _, _): (id, nil)
             case .daemon(let workspace, _): (nil, workspace)
             }
-        return try document(.ok, "api_messages", [user, workspace, task, String(after), String(limit)])
+        return try document(.ok, .messages, [user, workspace, task, String(after), String(limit)])
     }
 
     private func queryInteger(
@@ -204,13 +211,13 @@ extension AgentLiveAPI {
         }
         let body = try RequestBody.jsonObject(from: request)
         let columns = try MessageValidator(configuration: configuration, taskID: task).validate(body)
-        return try document(.ok, "api_ingest", [.text(token.id), .binary(token.digest), .text(task)] + columns.parameters)
+        return try document(.ok, .ingest, [.text(token.id), .binary(token.digest), .text(task)] + columns.parameters)
     }
 
     // MARK: - Daemons
 
     private func register(_ request: APIRequest) throws(APIError) -> APIResponse {
-        let workspace = try requireDaemon(request)
+        let daemon = try requireDaemon(request)
         let body = try RequestBody.decode(DaemonRegisterPayload.self, from: request)
         guard body.runtimes.count <= 32 else { throw .invalidValue("At most 32 runtimes.") }
         for (index, runtime) in body.runtimes.enumerated() {
@@ -219,14 +226,14 @@ extension AgentLiveAPI {
             }
         }
         guard let runtimes = try? JSONCoding.encoder.encode(body.runtimes) else { throw .internalError }
-        return try document(.ok, "api_register", [
-            workspace, Validate.uuid(body.daemonID, field: "daemon_id"),
+        return try document(.ok, .register, [
+            daemon.workspace, daemon.token, Validate.uuid(body.daemonID, field: "daemon_id"),
             Validate.uuid(body.agentID, field: "agent_id"), String(decoding: runtimes, as: UTF8.self),
         ])
     }
 
     private func heartbeat(_ request: APIRequest) throws(APIError) -> APIResponse {
-        let workspace = try requireDaemon(request)
+        let caller = try requireDaemon(request)
         let body = try RequestBody.decode(HeartbeatPayload.self, from: request)
         let daemon = try Validate.uuid(body.daemonID, field: "daemon_id")
         _ = try Validate.uuid(body.agentID, field: "agent_id")
@@ -244,21 +251,22 @@ extension AgentLiveAPI {
             current = .ids(canonical)
         }
         guard let encoded = try? JSONCoding.encoder.encode(current) else { throw .internalError }
-        return try document(.ok, "api_heartbeat", [workspace, daemon, String(decoding: encoded, as: UTF8.self)])
+        return try document(.ok, .heartbeat, [caller.workspace, caller.token, daemon, String(decoding: encoded, as: UTF8.self)])
     }
 
     private func claim(_ request: APIRequest) throws(APIError) -> APIResponse {
-        let workspace = try requireDaemon(request)
+        let daemon = try requireDaemon(request)
         let body = try RequestBody.decode(ClaimRequest.self, from: request)
-        let dispatch = try call("api_claim", [
-            workspace, Validate.uuid(body.daemonID, field: "daemon_id"), Validate.uuid(body.agentID, field: "agent_id"),
+        let dispatch = try call(.claim, [
+            daemon.workspace, daemon.token, Validate.uuid(body.daemonID, field: "daemon_id"),
+            Validate.uuid(body.agentID, field: "agent_id"),
         ])
         guard let dispatch else { return .noContent }
         return .json(.ok, dispatch)
     }
 
     private func progress(_ request: APIRequest, _ task: String) throws(APIError) -> APIResponse {
-        let workspace = try requireDaemon(request)
+        let daemon = try requireDaemon(request)
         let body = try RequestBody.decode(TaskProgressPayload.self, from: request)
         try Validate.sameTask(body.taskID, task)
         try Validate.text(body.summary, field: "summary", maxBytes: configuration.maxSummaryCharacters * 4)
@@ -270,27 +278,60 @@ extension AgentLiveAPI {
         if let step = body.step, let total = body.total, step > total {
             throw .invalidValue("Field 'step' must not exceed 'total'.")
         }
-        return try document(.ok, "api_progress", [
-            workspace, task, body.summary, body.step.map(String.init), body.total.map(String.init),
+        return try document(.ok, .progress, [
+            daemon.workspace, daemon.token, task, body.summary, body.step.map(String.init), body.total.map(String.init),
         ])
     }
 
     private func complete(_ request: APIRequest, _ task: String) throws(APIError) -> APIResponse {
-        let workspace = try requireDaemon(request)
+        let daemon = try requireDaemon(request)
         // Every field is optional, so no body at all is a completion without output.
         let body = request.body?.isEmpty == false
             ? try RequestBody.decode(TaskCompletedPayload.self, from: request) : TaskCompletedPayload()
         try Validate.sameTask(body.taskID, task)
         try Validate.text(body.output, field: "output", maxBytes: configuration.maxContentBytes, tooLarge: .messageTooLarge)
         try Validate.text(body.prURL, field: "pr_url", maxBytes: 2000)
-        return try document(.ok, "api_complete", [workspace, task, body.output, body.prURL])
+        if let url = body.prURL { try Validate.webURL(url, field: "pr_url") }
+        let run = try RunReport(sessionID: body.sessionID, usage: body.usage)
+        return try document(.ok, .complete, [daemon.workspace, daemon.token, task, body.output, body.prURL, run.sessionID, run.usage])
     }
 
     private func fail(_ request: APIRequest, _ task: String) throws(APIError) -> APIResponse {
-        let workspace = try requireDaemon(request)
+        let daemon = try requireDaemon(request)
         let body = try RequestBody.decode(TaskFailedPayload.self, from: request)
         try Validate.sameTask(body.taskID, task)
         try Validate.text(body.error, field: "error", maxBytes: configuration.maxContentBytes, tooLarge: .messageTooLarge)
-        return try document(.ok, "api_fail", [workspace, task, body.error])
+        let run = try RunReport(sessionID: body.sessionID, usage: body.usage)
+        return try document(.ok, .fail, [daemon.workspace, daemon.token, task, body.error, run.sessionID, run.usage])
+    }
+}
+
+/// The session id and usage a daemon reports at the end of a run, checked, as the
+/// text parameters the SQL takes (usage as a JSON document).
+struct RunReport {
+    var sessionID: String?
+    var usage: String?
+
+    init(sessionID: String?, usage: TaskUsage?) throws(APIError) {
+        if let sessionID {
+            try Validate.nonEmpty(sessionID, field: "session_id")
+            try Validate.text(sessionID, field: "session_id", maxBytes: 200)
+        }
+        self.sessionID = sessionID
+        guard let usage else { return }
+        try Validate.text(usage.model, field: "usage.model", maxBytes: 200)
+        if let model = usage.model { try Validate.nonEmpty(model, field: "usage.model") }
+        let counts = [
+            ("input_tokens", usage.inputTokens), ("output_tokens", usage.outputTokens),
+            ("cache_read_tokens", usage.cacheReadTokens ?? 0), ("cache_write_tokens", usage.cacheWriteTokens ?? 0),
+        ]
+        for (name, count) in counts where count < 0 {
+            throw .invalidValue("Field 'usage.\(name)' must not be negative.")
+        }
+        if let cost = usage.costUSD, !(cost.isFinite && cost >= 0 && cost < 1e8) {
+            throw .invalidValue("Field 'usage.cost_usd' must be a non-negative amount below 100,000,000.")
+        }
+        guard let encoded = try? JSONCoding.encoder.encode(usage) else { throw .internalError }
+        self.usage = String(decoding: encoded, as: UTF8.self)
     }
 }

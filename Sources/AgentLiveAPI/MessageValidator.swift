@@ -190,6 +190,7 @@ struct MessageValidator {
                 _ = scanner.peek()
                 let start = (scanner.position, scanner.slack)
                 let kind = try scanner.skipValue(depth: 3)
+                if kind != .null && kind != .object { mistyped(index, key, "a JSON object") }
                 message.input = kind == .null
                     ? nil : (start.0..<scanner.position, scanner.position - start.0 - (scanner.slack - start.1))
             default:
@@ -235,10 +236,11 @@ struct MessageValidator {
             }
             let type = TaskMessageType(rawValue: message.type ?? "")
             guard TaskMessageType.known.contains(type) else {
-                throw .invalidValue("Field '\(path).type' must be text, tool_use, tool_result or error.")
+                throw .invalidValue("Field '\(path).type' must be text, thinking, tool_use, tool_result or error.")
             }
             switch type {
-            case .text where message.content == nil, .error where message.content == nil:
+            case .text where message.content == nil, .thinking where message.content == nil,
+                .error where message.content == nil:
                 throw .invalidField("Missing field '\(path).content'.")
             case .toolUse where message.tool == nil:
                 throw .invalidField("Missing field '\(path).tool'.")

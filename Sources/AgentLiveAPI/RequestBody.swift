@@ -117,6 +117,16 @@ enum Validate {
         if value.utf8.contains(0) { throw .invalidValue("Field '\(field)' contains a NUL character.") }
     }
 
+    /// An http(s) URL that a page may link to: no other scheme (javascript:, data:),
+    /// no spaces or control characters, and a host.
+    static func webURL(_ value: String, field: String) throws(APIError) {
+        let lower = value.lowercased()
+        let rest = lower.hasPrefix("https://") ? lower.dropFirst(8) : lower.hasPrefix("http://") ? lower.dropFirst(7) : nil
+        guard let rest, let first = rest.first, first != "/",
+            !value.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F })
+        else { throw .invalidValue("Field '\(field)' must be an http or https URL.") }
+    }
+
     static func nonEmpty(_ value: String, field: String) throws(APIError) {
         if value.allSatisfy(\.isWhitespace) { throw .invalidValue("Field '\(field)' must not be empty.") }
     }

@@ -5,8 +5,8 @@ import HTTPTypes
 /// hold the OpenAPI file to it.
 public enum Endpoint: Sendable, CaseIterable {
     case health, signIn, signOut, me, agents
-    case listIssues, createIssue, issue, assign, activeTask, timeline, createComment
-    case task, cancelTask, taskMessages
+    case listIssues, createIssue, issue, assign, activeTask, activeTasks, timeline, createComment
+    case task, cancelTask, retryTask, taskMessages
     case register, heartbeat, claim, start, progress, ingest, complete, fail, daemonTaskMessages
 }
 
@@ -35,10 +35,12 @@ public enum Router {
         Route(method: .get, pattern: "/api/issues/{id}", endpoint: .issue),
         Route(method: .post, pattern: "/api/issues/{id}/assign", endpoint: .assign),
         Route(method: .get, pattern: "/api/issues/{id}/active-task", endpoint: .activeTask),
+        Route(method: .get, pattern: "/api/issues/{id}/active-tasks", endpoint: .activeTasks),
         Route(method: .get, pattern: "/api/issues/{id}/timeline", endpoint: .timeline),
         Route(method: .post, pattern: "/api/issues/{id}/comments", endpoint: .createComment),
         Route(method: .get, pattern: "/api/tasks/{id}", endpoint: .task),
         Route(method: .post, pattern: "/api/tasks/{id}/cancel", endpoint: .cancelTask),
+        Route(method: .post, pattern: "/api/tasks/{id}/retry", endpoint: .retryTask),
         Route(method: .get, pattern: "/api/tasks/{id}/messages", endpoint: .taskMessages),
         Route(method: .post, pattern: "/api/daemon/register", endpoint: .register),
         Route(method: .post, pattern: "/api/daemon/heartbeat", endpoint: .heartbeat),

@@ -25,6 +25,20 @@ public struct FastCGIParameters: Sendable, Equatable {
 
     public subscript(name: String) -> String? { values[name] }
 
+    /// The client's address as the web server saw it.
+    public var remoteAddress: String? { values["REMOTE_ADDR"] }
+
+    /// `host[:port]` as the client addressed it. Debian's fastcgi_params passes
+    /// nginx's `$host` as HTTP_HOST, without the port: the port then comes from
+    /// SERVER_PORT, left out when it is the scheme's default.
+    var authority: String? {
+        guard let host = values["HTTP_HOST"], !host.isEmpty else { return nil }
+        let hasPort = host.hasPrefix("[") ? host.contains("]:") : host.contains(":")
+        guard !hasPort, let port = values["SERVER_PORT"], !port.isEmpty else { return host }
+        let https = values["HTTPS"].map { $0.lowercased() == "on" } ?? false
+        return port == (https ? "443" : "80") ? host : "\(host):\(port)"
+    }
+
     /// nginx passes request headers as `HTTP_*` parameters, except the body's
     /// type and length; `REQUEST_URI` keeps the raw path and query.
     public var httpRequest: HTTPRequest? {
@@ -49,7 +63,7 @@ public struct FastCGIParameters: Sendable, Equatable {
         var path = values["REQUEST_URI"] ?? values["DOCUMENT_URI"] ?? "/"
         if path.isEmpty { path = "/" }
         return HTTPRequest(
-            method: method, scheme: https ? "https" : "http", authority: values["HTTP_HOST"],
+            method: method, scheme: https ? "https" : "http", authority: authority,
             path: path, headerFields: fields)
     }
 }

@@ -8,11 +8,12 @@ import Glibc
 #endif
 
 /// One FastCGI worker: accepts on a listening socket it shares with its siblings
-/// and serves one request at a time until SIGTERM, finishing the request in
-/// flight before it exits.
+/// and serves one request at a time until SIGTERM, SIGINT or SIGHUP, finishing
+/// the request it accepted before it exits.
 public struct FastCGIWorker {
-    /// `body` is nil when the request's body exceeded `maxBodyBytes` (it is not read).
-    public typealias Handler = (_ head: HTTPRequest, _ body: [UInt8]?) -> (HTTPResponse, [UInt8])
+    /// `body` is nil when the request's body exceeded `maxBodyBytes` (it is not read);
+    /// `parameters` holds what the head does not (the client's address).
+    public typealias Handler = (_ head: HTTPRequest, _ body: [UInt8]?, _ parameters: FastCGIParameters) -> (HTTPResponse, [UInt8])
 
     public var listenFD: Int32
     public var maxBodyBytes: Int
@@ -25,7 +26,7 @@ public struct FastCGIWorker {
     }
 
     public func run(_ handler: Handler) {
-        ShutdownSignal.install()
+        var waitMask = ShutdownSignal.install()
         // A request allocates and frees a few copies of its body. By default glibc
         // hands the freed top of the heap back once it exceeds 128 KiB and faults
         // it in again on the next request (brk and page faults were 17 % of a
@@ -33,16 +34,25 @@ public struct FastCGIWorker {
         // 256 KiB up get pages of their own, returned when freed.
         mallopt(M_TRIM_THRESHOLD, 1 << 20)
         mallopt(M_MMAP_THRESHOLD, 256 << 10)
+        // Every idle worker wakes for a new connection and one wins it: the others'
+        // accept() must return EAGAIN rather than block with the stop signals
+        // blocked. accept() does not pass O_NONBLOCK on to the connection.
+        _ = fcntl(listenFD, F_SETFL, fcntl(listenFD, F_GETFL) | O_NONBLOCK)
         FCGX_Init()
         var request = FCGX_Request()
         FCGX_InitRequest(&request, listenFD, FCGI_FAIL_ACCEPT_ON_INTR)
         logger.info("worker ready", metadata: ["pid": "\(getpid())"])
         while !ShutdownSignal.isRequested {
-            // Wait in poll() with a timeout rather than in accept(), so a SIGTERM that
-            // lands between the flag check and the wait still ends the loop promptly.
-            guard isReadable(listenFD, timeoutMilliseconds: 1000) else { continue }
+            // The stop signals can interrupt only this wait. The timeout is a
+            // safety net for a signal taken by another thread, which leaves this
+            // wait running.
+            let ready = agentlive_wait_readable(listenFD, 1000, &waitMask)
+            // A wait that finds a connection at once returns without taking a
+            // signal that came during the last request: it is still pending.
+            if ShutdownSignal.isPending { break }
+            guard ready == 1 else { continue }
             guard FCGX_Accept_r(&request) >= 0 else {
-                if errno != EINTR { usleep(10_000) }
+                if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { usleep(10_000) }
                 continue
             }
             serve(&request, handler)
@@ -59,7 +69,7 @@ public struct FastCGIWorker {
         }
         let length = parameters["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0
         let body = length > maxBodyBytes ? nil : readBody(length, from: request.in)
-        let (response, responseBody) = handler(head, body)
+        let (response, responseBody) = handler(head, body, parameters)
         write(response, responseBody, to: request.out)
     }
 
@@ -91,9 +101,4 @@ public struct FastCGIWorker {
             _ = FCGX_PutStr($0, Int32(bytes.count), stream)
         }
     }
-}
-
-private func isReadable(_ fd: Int32, timeoutMilliseconds: Int32) -> Bool {
-    var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-    return poll(&descriptor, 1, timeoutMilliseconds) == 1
 }

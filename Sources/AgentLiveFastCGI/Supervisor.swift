@@ -13,15 +13,19 @@ import Glibc
 /// Keeps N worker processes serving one listening socket: starts them with the
 /// socket as their fd 0 (as spawn-fcgi and systemd hand it over), starts a new
 /// one when one dies, and on SIGTERM/SIGINT stops them all gracefully. SIGHUP
-/// replaces the workers one by one (after a deploy).
+/// (`systemctl reload`) starts a fresh set of workers from the executable's path,
+/// so a deployed binary takes over, while the old ones finish their request.
 ///
 /// Signals are blocked and taken with sigtimedwait, so all the logic runs in one
 /// plain loop rather than in signal handlers.
 public struct Supervisor {
     public var workers: Int
     public var listenFD: Int32
-    /// The command line of a worker: the executable and its arguments.
+    /// A worker's argv: its process title (argv[0]) and its arguments.
     public var workerCommand: [String]
+    /// Workers run this file: spawned by its path, they are named after it in
+    /// ps, top and pgrep (through /proc/self/exe they would be `exe`).
+    public var executable: String = Supervisor.currentExecutable()
     public var gracePeriod: Duration = .seconds(10)
     public var logger: Logger
 
@@ -80,8 +84,10 @@ public struct Supervisor {
                 stopDeadline = .now + gracePeriod
                 state.running.keys.forEach { kill($0, SIGTERM) }
             case SIGHUP:
+                guard stopDeadline == nil else { continue }
                 logger.info("replacing workers")
-                state.running.keys.forEach { kill($0, SIGTERM) }
+                // Their replacements start at the top of the loop.
+                state.retireAll().forEach { kill($0, SIGTERM) }
             default:
                 reapChildren(&state)  // a missed SIGCHLD coalesced with another
             }
@@ -96,8 +102,9 @@ public struct Supervisor {
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
             let exitStatus = (status & 0x7f) == 0 ? "exit \((status >> 8) & 0xff)" : "signal \(status & 0x7f)"
+            let expected = state.stopping || state.retiring.contains(pid)
             logger.log(
-                level: state.stopping ? .info : .warning, "worker exited",
+                level: expected ? .info : .warning, "worker exited",
                 metadata: ["pid": "\(pid)", "status": "\(exitStatus)"])
             state.exited(pid, at: .now)
         }
@@ -112,12 +119,15 @@ public struct Supervisor {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
+        // The stop signals stay blocked until the worker's accept loop takes them
+        // (ShutdownSignal), so one that comes while it starts ends it gracefully.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, signal) }
         var defaults = sigset_t()
         sigemptyset(&defaults)
         for signal in [SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGPIPE] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigmask(&attributes, &stopSignals)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
@@ -130,21 +140,33 @@ public struct Supervisor {
             envp.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, argv, envp)
+        let path = access(executable, X_OK) == 0 ? executable : "/proc/self/exe"
+        let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
         guard result == 0 else {
             logger.error("cannot start a worker: \(String(cString: strerror(result)))")
             return nil
         }
         return pid
     }
+
+    /// The running executable's path, or /proc/self/exe when it cannot be read.
+    public static func currentExecutable() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return "/proc/self/exe" }
+        return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 }
 
 /// The pool's bookkeeping, apart from processes and signals so it can be tested.
 /// A worker that dies within a second of starting is restarted after a pause, so
 /// a crash at start-up (a bad configuration) does not become a fork loop.
+/// Retiring workers (told to stop by a reload) still run but no longer count
+/// towards the pool's size, so their replacements start at once.
 struct PoolState {
     var size: Int
     var running: [pid_t: ContinuousClock.Instant] = [:]
+    private(set) var retiring: Set<pid_t> = []
     var stopping = false
     private(set) var notBefore: ContinuousClock.Instant?
 
@@ -158,7 +180,14 @@ struct PoolState {
     func workersToStart(now: ContinuousClock.Instant) -> Int {
         guard !stopping else { return 0 }
         if let notBefore, now < notBefore { return 0 }
-        return max(0, size - running.count)
+        return max(0, size - (running.count - retiring.count))
+    }
+
+    /// Marks every running worker that is not retiring yet as retiring; returns them.
+    mutating func retireAll() -> [pid_t] {
+        let current = running.keys.filter { !retiring.contains($0) }
+        retiring.formUnion(current)
+        return current
     }
 
     mutating func started(_ pid: pid_t, at now: ContinuousClock.Instant) {
@@ -171,6 +200,8 @@ struct PoolState {
 
     mutating func exited(_ pid: pid_t, at now: ContinuousClock.Instant) {
         guard let startedAt = running.removeValue(forKey: pid) else { return }
+        // A worker told to stop did not crash, however young.
+        if retiring.remove(pid) != nil { return }
         if now - startedAt < Self.crashWindow { notBefore = now + Self.crashPause }
     }
 }

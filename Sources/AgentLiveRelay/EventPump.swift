@@ -10,13 +10,14 @@ import Synchronization
 /// Notifications are handled in the order PostgreSQL delivers them (commit order),
 /// so events of one task keep their order; those that arrive together are handled
 /// together, with one query for all their messages. If the LISTEN
-/// connection drops, the pump reconnects with backoff; notifications sent
+/// connection drops, the pump reconnects with backoff, walking the connection
+/// string's hosts again (after a failover: to the new primary); notifications sent
 /// meanwhile are lost, so once listening again it tells every client to `resync`
 /// (catch up over HTTP) and forgets what it had sent.
 public final class EventPump: Service, Sendable {
     static let channel = "agentlive_events"
 
-    private let settings: ConnectionSettings
+    private let connector: DatabaseConnector
     private let database: RelayDatabase
     private let hub: Hub
     private let logger: Logger
@@ -25,8 +26,8 @@ public final class EventPump: Service, Sendable {
     private let listening = Atomic<Bool>(false)
     private let everListened = Atomic<Bool>(false)
 
-    public init(settings: ConnectionSettings, database: RelayDatabase, hub: Hub, logger: Logger, gapWait: Duration = .seconds(1)) {
-        self.settings = settings
+    init(connector: DatabaseConnector, database: RelayDatabase, hub: Hub, logger: Logger, gapWait: Duration = .seconds(1)) {
+        self.connector = connector
         self.database = database
         self.hub = hub
         self.logger = logger
@@ -55,14 +56,13 @@ public final class EventPump: Service, Sendable {
         defer { inbox.finish() }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                let connection = try await PostgresConnection.connect(
-                    configuration: settings.configuration, id: 1, logger: logger)
+                let (connection, server) = try await connector.connect(id: 1, logger: logger)
                 defer { Task { try? await connection.close() } }
                 try await cancelWhenGracefulShutdown {
                     try await connection.listen(on: Self.channel) { notifications in
                         let reconnected = self.everListened.exchange(true, ordering: .relaxed)
                         self.listening.store(true, ordering: .relaxed)
-                        self.logger.info("listening", metadata: ["channel": "\(Self.channel)"])
+                        self.logger.info("listening", metadata: ["channel": "\(Self.channel)", "server": "\(server)"])
                         inbox.send(.listening(reconnected: reconnected))
                         for try await notification in notifications {
                             if let event = RelayNotification(payload: notification.payload) {
@@ -73,7 +73,7 @@ public final class EventPump: Service, Sendable {
                 }
             } catch {
                 if !Task.isCancelled && !Task.isShuttingDownGracefully {
-                    logger.warning("LISTEN connection lost", metadata: ["error": "\(String(reflecting: error))"])
+                    logger.warning("LISTEN connection failed", metadata: ["error": "\(String(reflecting: error))"])
                 }
             }
             // Back off from 200 ms to 5 s while the database stays away.

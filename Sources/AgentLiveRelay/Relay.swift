@@ -1,3 +1,4 @@
+import AgentLiveConnInfo
 import AgentLiveCredentials
 import Foundation
 import Logging
@@ -15,24 +16,32 @@ public struct Relay {
     public struct Configuration: Sendable {
         public var host = "127.0.0.1"
         public var port = 8081
-        public var database: ConnectionSettings
+        public var database: ConnectionOptions
         public var outboxLimits = ClientOutbox.Limits()
         public var reapInterval: Duration = .seconds(15)
         public var daemonTimeoutSeconds = 90
+        /// Connections shared by the queries (LISTEN has one more of its own).
+        public var queryConnections = 4
 
-        public init(database: ConnectionSettings) {
+        public init(database: ConnectionOptions) {
             self.database = database
         }
 
-        /// `AGENTLIVE_DATABASE_URL`, `AGENTLIVE_DAEMON_TIMEOUT_SECONDS`, `AGENTLIVE_REAP_INTERVAL_SECONDS`,
-        /// `AGENTLIVE_WS_QUEUE_FRAMES`, `AGENTLIVE_WS_QUEUE_BYTES`.
+        /// The settings in `environment` (see `RelaySettings.variables`). libpq reads
+        /// its own `PG*` variables from the process environment.
         public init(environment: [String: String]) throws {
-            database = try ConnectionSettings(environment["AGENTLIVE_DATABASE_URL"] ?? "", environment: environment)
+            typealias Name = RelaySettings.Name
+            do {
+                database = try ConnectionOptions(conninfo: environment[Name.databaseURL] ?? "")
+            } catch {
+                throw ConnectionOptions.Invalid("\(Name.databaseURL): \(error)")
+            }
             func number(_ name: String) -> Int? { environment[name].flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil } }
-            daemonTimeoutSeconds = number("AGENTLIVE_DAEMON_TIMEOUT_SECONDS") ?? daemonTimeoutSeconds
-            reapInterval = number("AGENTLIVE_REAP_INTERVAL_SECONDS").map { .seconds($0) } ?? reapInterval
-            outboxLimits.frames = number("AGENTLIVE_WS_QUEUE_FRAMES") ?? outboxLimits.frames
-            outboxLimits.bytes = number("AGENTLIVE_WS_QUEUE_BYTES") ?? outboxLimits.bytes
+            daemonTimeoutSeconds = number(Name.daemonTimeout) ?? daemonTimeoutSeconds
+            reapInterval = number(Name.reapInterval).map { .seconds($0) } ?? reapInterval
+            outboxLimits.frames = number(Name.queueFrames) ?? outboxLimits.frames
+            outboxLimits.bytes = number(Name.queueBytes) ?? outboxLimits.bytes
+            queryConnections = number(Name.queryConnections) ?? queryConnections
         }
     }
 
@@ -45,10 +54,12 @@ public struct Relay {
     }
 
     public func run() async throws {
-        let client = PostgresClient(configuration: poolConfiguration, backgroundLogger: logger)
+        let connector = DatabaseConnector(options: configuration.database)
+        logger.info("database", metadata: ["settings": "\(configuration.database.summary)"])
+        let client = QueryConnections(connector: connector, count: configuration.queryConnections, logger: logger)
         let database = RelayDatabase(client: client, logger: logger)
         let hub = Hub()
-        let pump = EventPump(settings: configuration.database, database: database, hub: hub, logger: logger)
+        let pump = EventPump(connector: connector, database: database, hub: hub, logger: logger)
         let server = WebSocketServer(
             host: configuration.host, port: configuration.port,
             session: .init(hub: hub, directory: database, limits: configuration.outboxLimits, logger: logger),
@@ -72,20 +83,6 @@ public struct Relay {
                 ],
                 logger: logger))
         try await group.run()
-    }
-
-    private var poolConfiguration: PostgresClient.Configuration {
-        let settings = configuration.database
-        var pool: PostgresClient.Configuration
-        if settings.host.hasPrefix("/") {
-            pool = .init(unixSocketPath: "\(settings.host)/.s.PGSQL.\(settings.port)", username: settings.user,
-                         password: settings.password, database: settings.database)
-        } else {
-            pool = .init(host: settings.host, port: settings.port, username: settings.user,
-                         password: settings.password, database: settings.database, tls: .disable)
-        }
-        pool.options.maximumConnections = 8
-        return pool
     }
 }
 

@@ -2,17 +2,12 @@ import AgentLiveCredentials
 import Logging
 import PostgresNIO
 
-/// The relay's queries, over a pool of postgres-nio connections.
-public struct RelayDatabase: RelayDirectory {
-    let client: PostgresClient
+/// The relay's queries, over its shared query connections.
+struct RelayDatabase: RelayDirectory {
+    let client: QueryConnections
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
-    }
-
-    public func user(for token: PresentedToken) async throws -> String? {
+    func user(for token: PresentedToken) async throws -> String? {
         guard token.kind != .daemon else { return nil }
         let rows = try await client.query(
             "select kind, secret_hash, user_id::text from agentlive.api_token(\(token.id)::uuid)", logger: logger)
@@ -23,7 +18,7 @@ public struct RelayDatabase: RelayDirectory {
         return nil
     }
 
-    public func canView(user: String, issue: String) async throws -> Bool {
+    func canView(user: String, issue: String) async throws -> Bool {
         let rows = try await client.query(
             "select agentlive.relay_can_view(\(user)::uuid, \(issue)::uuid)", logger: logger)
         for try await allowed in rows.decode(Bool.self) { return allowed }

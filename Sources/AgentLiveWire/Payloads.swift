@@ -5,16 +5,46 @@ public struct TaskDispatchPayload: Codable, Sendable, Equatable {
     public var issueID: String
     public var title: String
     public var description: String
+    /// The agent's session of its latest ended run on this issue, to resume.
+    public var resumeSessionID: String?
 
-    public init(taskID: String, issueID: String, title: String, description: String) {
+    public init(taskID: String, issueID: String, title: String, description: String, resumeSessionID: String? = nil) {
         self.taskID = taskID
         self.issueID = issueID
         self.title = title
         self.description = description
+        self.resumeSessionID = resumeSessionID
     }
 
     enum CodingKeys: String, CodingKey {
-        case taskID = "task_id", issueID = "issue_id", title, description
+        case taskID = "task_id", issueID = "issue_id", title, description, resumeSessionID = "resume_session_id"
+    }
+}
+
+/// What a run used, as its agent CLI reported it.
+public struct TaskUsage: Codable, Sendable, Equatable {
+    public var model: String?
+    public var inputTokens: Int64
+    public var outputTokens: Int64
+    public var cacheReadTokens: Int64?
+    public var cacheWriteTokens: Int64?
+    public var costUSD: Double?
+
+    public init(
+        model: String? = nil, inputTokens: Int64, outputTokens: Int64, cacheReadTokens: Int64? = nil,
+        cacheWriteTokens: Int64? = nil, costUSD: Double? = nil
+    ) {
+        self.model = model
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.cacheReadTokens = cacheReadTokens
+        self.cacheWriteTokens = cacheWriteTokens
+        self.costUSD = costUSD
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case model, inputTokens = "input_tokens", outputTokens = "output_tokens"
+        case cacheReadTokens = "cache_read_tokens", cacheWriteTokens = "cache_write_tokens", costUSD = "cost_usd"
     }
 }
 
@@ -40,29 +70,41 @@ public struct TaskCompletedPayload: Codable, Sendable, Equatable {
     public var taskID: String?
     public var prURL: String?
     public var output: String?
+    /// The agent's own session id, for a later run to resume.
+    public var sessionID: String?
+    public var usage: TaskUsage?
 
-    public init(taskID: String? = nil, prURL: String? = nil, output: String? = nil) {
+    public init(
+        taskID: String? = nil, prURL: String? = nil, output: String? = nil, sessionID: String? = nil,
+        usage: TaskUsage? = nil
+    ) {
         self.taskID = taskID
         self.prURL = prURL
         self.output = output
+        self.sessionID = sessionID
+        self.usage = usage
     }
 
     enum CodingKeys: String, CodingKey {
-        case taskID = "task_id", prURL = "pr_url", output
+        case taskID = "task_id", prURL = "pr_url", output, sessionID = "session_id", usage
     }
 }
 
 public struct TaskFailedPayload: Codable, Sendable, Equatable {
     public var taskID: String?
     public var error: String
+    public var sessionID: String?
+    public var usage: TaskUsage?
 
-    public init(taskID: String? = nil, error: String) {
+    public init(taskID: String? = nil, error: String, sessionID: String? = nil, usage: TaskUsage? = nil) {
         self.taskID = taskID
         self.error = error
+        self.sessionID = sessionID
+        self.usage = usage
     }
 
     enum CodingKeys: String, CodingKey {
-        case taskID = "task_id", error
+        case taskID = "task_id", error, sessionID = "session_id", usage
     }
 }
 
@@ -73,10 +115,11 @@ public struct TaskMessageType: RawRepresentable, Codable, Sendable, Hashable {
     public init(rawValue: String) { self.rawValue = rawValue }
 
     public static let text = TaskMessageType(rawValue: "text")
+    public static let thinking = TaskMessageType(rawValue: "thinking")
     public static let toolUse = TaskMessageType(rawValue: "tool_use")
     public static let toolResult = TaskMessageType(rawValue: "tool_result")
     public static let error = TaskMessageType(rawValue: "error")
-    public static let known: Set<TaskMessageType> = [.text, .toolUse, .toolResult, .error]
+    public static let known: Set<TaskMessageType> = [.text, .thinking, .toolUse, .toolResult, .error]
 
     public init(from decoder: any Decoder) throws {
         rawValue = try decoder.singleValueContainer().decode(String.self)

@@ -17,6 +17,7 @@ struct AgentLiveAPICommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agentlive-api",
         abstract: "AgentLive's REST API as FastCGI workers, and its database migrations.",
+        discussion: EnvironmentHelp.text,
         subcommands: [Serve.self, Migrate.self, Routes.self],
         defaultSubcommand: Serve.self)
 }
@@ -42,6 +43,13 @@ struct Serve: ParsableCommand {
             With --listen, opens the socket and keeps --workers processes on it. Without it, \
             the listening socket is fd 0 (spawn-fcgi, systemd's StandardInput=socket): one \
             worker, or a pool with --workers above 1.
+
+            A pool's supervisor shows in ps as "agentlive-api: supervisor", its workers as \
+            "agentlive-api: worker". SIGHUP to the supervisor (systemctl reload) starts fresh \
+            workers from the installed executable; SIGTERM stops the pool. Either way a \
+            worker finishes the request it accepted.
+
+            \(EnvironmentHelp.text)
             """)
 
     @Option(help: "Unix socket path, or host:port, to listen on.")
@@ -50,7 +58,13 @@ struct Serve: ParsableCommand {
     @Option(help: "Number of worker processes.")
     var workers: Int = 1
 
-    @Option(help: "Permissions of a Unix socket, in octal.")
+    @Option(help: "Owner of a Unix socket (user name or uid; default: the user running the command).")
+    var socketOwner: String?
+
+    @Option(help: "Group of a Unix socket (group name or gid), e.g. nginx's www-data (default: the user's group).")
+    var socketGroup: String?
+
+    @Option(help: "Permissions of a Unix socket, in octal: owner and group may connect, nobody else.")
     var socketMode: String = "0660"
 
     @Option(help: "Listen backlog.")
@@ -58,36 +72,66 @@ struct Serve: ParsableCommand {
 
     func validate() throws {
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be 1...256") }
-        guard mode_t(socketMode, radix: 8) != nil else { throw ValidationError("--socket-mode must be octal") }
+        do {
+            _ = try permissions()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func permissions() throws(ListenSocketError) -> SocketPermissions {
+        try SocketPermissions(owner: socketOwner, group: socketGroup, mode: socketMode)
     }
 
     func run() throws {
         let environment = Environment()
         let logger = environment.logger("agentlive.api")
-        let supervisorCommand = [CommandLine.arguments[0], "serve", "--workers", "1"]
+        // argv[0] is the worker's process title; the supervisor spawns the
+        // executable by its path.
+        let workerCommand = [Title.worker, "serve", "--workers", "1"]
         if let listen {
-            let fd = try ListenSocket.open(listen, mode: mode_t(socketMode, radix: 8)!, backlog: backlog)
-            logger.info("listening", metadata: ["address": "\(listen)"])
-            throw ExitCode(Supervisor(workers: workers, listenFD: fd, workerCommand: supervisorCommand, logger: logger).run())
+            let permissions = try permissions()
+            let fd: Int32
+            do {
+                fd = try ListenSocket.open(listen, permissions: permissions, backlog: backlog)
+            } catch {
+                logger.critical("\(error)")
+                throw ExitCode.failure
+            }
+            logger.info("listening", metadata: ["address": "\(listen)", "mode": "\(String(permissions.mode, radix: 8))"])
+            if permissions.isWorldWritable {
+                logger.warning("every local user may connect to \(listen) (--socket-mode \(socketMode))")
+            }
+            ProcessTitle.set(Title.supervisor, name: Title.name)
+            throw ExitCode(Supervisor(workers: workers, listenFD: fd, workerCommand: workerCommand, logger: logger).run())
         }
         if workers > 1 {
-            throw ExitCode(Supervisor(workers: workers, listenFD: 0, workerCommand: supervisorCommand, logger: logger).run())
+            ProcessTitle.set(Title.supervisor, name: Title.name)
+            throw ExitCode(Supervisor(workers: workers, listenFD: 0, workerCommand: workerCommand, logger: logger).run())
         }
         Supervisor.bindToSupervisor()
+        ProcessTitle.set(Title.worker, name: Title.name)
         let configuration = APIConfiguration(environment: environment.values)
         let database = PostgresConnection(conninfo: environment.databaseURL)
+        let api = AgentLiveAPI(configuration: configuration, database: database, logger: logger)
         do {
             try database.ensureConnected()
         } catch {
             // Not fatal: requests answer 503 until the database is back.
-            logger.warning("database unavailable at start: \(error)")
+            api.databaseUnavailable(error)
         }
-        let api = AgentLiveAPI(configuration: configuration, database: database, logger: logger)
-        FastCGIWorker(listenFD: 0, maxBodyBytes: configuration.maxBodyBytes, logger: logger).run { head, body in
-            let response = api.respond(to: APIRequest(head: head, body: body))
+        FastCGIWorker(listenFD: 0, maxBodyBytes: configuration.maxBodyBytes, logger: logger).run { head, body, parameters in
+            let response = api.respond(to: APIRequest(head: head, body: body, remoteAddress: parameters.remoteAddress))
             return (response.head, response.body)
         }
     }
+}
+
+/// What ps, top and pgrep show for the processes of a pool.
+enum Title {
+    static let name = "agentlive-api"
+    static let supervisor = "agentlive-api: supervisor"
+    static let worker = "agentlive-api: worker"
 }
 
 struct Migrate: ParsableCommand {

@@ -167,7 +167,7 @@ import Testing
         let messages = #"[{"seq":2,"type":"tool_use","tool":"Bash","call_id":"c","input":{"command":"ls \"x\"", "n": [1, null]},"task_id":"\#(APIHarness.task.uppercased())","issue_id":"zz","created_at":"x","extra":[1,{"a":null}]}, {"seq":1,"type":"text","content":"h\u00e9llo \"q\" back\\slash \/ \n \ud83d\ude00 NULL {,}","is_error":null,"input":null}, {"seq":3,"type":"tool_result","call_id":"c","output":"","is_error":true,"content":null}]"#
         #expect(ingest(harness, #" { "other": {"x": "\u0000"}, "messages": "# + messages + " } ").status == 200)
         let call = try #require(harness.database.calls.last)
-        #expect(call.sql == "select agentlive.api_ingest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+        #expect(call.sql == "select agentlive.api_ingest($1::uuid, $2::bytea, $3::uuid, $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::boolean[])")
         #expect(Array(call.parameters[2...]) == [
             APIHarness.task,
             "{2,1,3}",
@@ -278,5 +278,24 @@ import Testing
         let mapped = APIError(error)
         #expect(mapped.status.code == status)
         #expect(mapped.code == code)
+    }
+}
+
+@Suite struct MessageTypeTests {
+    let path = "/api/daemon/tasks/\(APIHarness.task)/messages"
+
+    @Test("thinking is a message type with content; input must be a JSON object")
+    func thinkingAndObjectInputs() {
+        let harness = APIHarness()
+        let ok = harness.send(.post, path, token: harness.daemonToken, json: #"{"messages":[{"seq":1,"type":"thinking","content":"hm"}]}"#)
+        #expect(ok.status == 200)
+        for bad in [
+            #"{"messages":[{"seq":1,"type":"thinking"}]}"#,
+            #"{"messages":[{"seq":1,"type":"tool_use","tool":"Bash","input":"rm -rf /"}]}"#,
+            #"{"messages":[{"seq":1,"type":"tool_use","tool":"Bash","input":[1]}]}"#,
+        ] {
+            #expect((400..<500).contains(harness.send(.post, path, token: harness.daemonToken, json: bad).status), "\(bad)")
+        }
+        #expect(harness.database.endpointCalls.count == 1)
     }
 }

@@ -94,14 +94,16 @@ struct APIHarness {
 
     func send(
         _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil,
-        body: [UInt8]? = nil, contentType: String? = "application/json", scheme: String = "http", tooLarge: Bool = false
+        body: [UInt8]? = nil, contentType: String? = "application/json", scheme: String = "http", tooLarge: Bool = false,
+        headers: [HTTPField.Name: String] = [:], remoteAddress: String? = nil
     ) -> (status: Int, code: String?, response: APIResponse) {
         var fields = HTTPFields()
+        for (name, value) in headers { fields[name] = value }
         if let token { fields[.authorization] = "Bearer \(token)" }
         let bytes = body ?? json.map { Array($0.utf8) }
         if bytes != nil, let contentType { fields[.contentType] = contentType }
         let head = HTTPRequest(method: method, scheme: scheme, authority: "x", path: path, headerFields: fields)
-        let response = api.respond(to: APIRequest(head: head, body: tooLarge ? nil : bytes ?? []))
+        let response = api.respond(to: APIRequest(head: head, body: tooLarge ? nil : bytes ?? [], remoteAddress: remoteAddress))
         let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
         let code = (object?["error"] as? [String: Any])?["code"] as? String
         return (response.head.status.code, code, response)

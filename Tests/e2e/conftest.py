@@ -78,13 +78,17 @@ def describe(r):
 
 
 class Client:
-    """A requests session on BASE_URL with a timeout on every request; records responses."""
+    """A requests session on BASE_URL with a timeout on every request; records responses.
+    `origin` is sent as the Origin header, as a browser's page would (the session
+    cookie counts for state changes only from the page's own origin)."""
 
-    def __init__(self, token: Optional[str] = None):
+    def __init__(self, token: Optional[str] = None, origin: Optional[str] = None):
         self.s = requests.Session()
         self.s.hooks["response"].append(_record)
         if token is not None:
             self.s.headers["Authorization"] = f"Bearer {token}"
+        if origin is not None:
+            self.s.headers["Origin"] = origin
 
     def request(self, method, path, *, json=_UNSET, data=None, headers=None, params=None,
                 cookies=None, expect=None, timeout=TIMEOUT):

@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from conftest import Client, assert_error, batch, lit, sql, stored_seqs
+from conftest import BASE_URL, Client, assert_error, batch, describe, lit, sql, stored_seqs
 
 
 @pytest.fixture
@@ -81,8 +81,12 @@ def test_daemon_of_another_workspace_gets_404_everywhere(two):
     assert_error(b.daemon.post("/api/daemon/heartbeat", json={
         "daemon_id": a.daemon_id, "agent_id": a.agent_id, "current_tasks": [t.task_id]}),
         404, "daemon_not_found")
-    assert_error(b.daemon.post("/api/daemon/register", json=dict(reg, daemon_id=a.daemon_id, agent_id=b.agent_id)),
-                 409, "daemon_id_taken")
+    # Daemon ids are per workspace: B may use the same id for its own daemon, and
+    # A's daemon stays A's.
+    r = b.daemon.post("/api/daemon/register", json=dict(reg, daemon_id=a.daemon_id, agent_id=b.agent_id))
+    assert r.status_code == 200, describe(r)
+    assert a.daemon.post("/api/daemon/heartbeat", json={
+        "daemon_id": a.daemon_id, "agent_id": a.agent_id, "current_tasks": [t.task_id]}).status_code == 200
     assert snapshot(a, t.task_id, [t.issue_id, free]) == before
 
 
@@ -151,7 +155,7 @@ def test_expired_token_is_refused(world):
 def test_session_cookie(world, anon):
     assert_error(anon.post("/api/session", json={"email": world.email, "password": "nope"}),
                  401, "invalid_credentials")
-    browser = Client()
+    browser = Client(origin=BASE_URL)
     r = browser.post("/api/session", json={"email": world.email, "password": world.password}, expect=200)
     assert r.json()["user"]["id"] == world.user_id
     set_cookie = r.headers.get("Set-Cookie", "")

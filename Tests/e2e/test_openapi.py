@@ -11,7 +11,7 @@ import yaml
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from openapi_spec_validator import validate as validate_spec
 
-from conftest import RECORDED, ROOT, STACK_DIR, Client, Recorded, batch
+from conftest import BASE_URL, RECORDED, ROOT, STACK_DIR, Client, Recorded, batch
 
 SPEC = yaml.safe_load((ROOT / "deploy" / "openapi.yaml").read_text())
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
@@ -196,7 +196,7 @@ def exercise_every_operation(world):
     """One successful call of every documented operation (so the check below is never vacuous)."""
     health = Client()
     health.get("/api/health", expect=200)
-    browser = Client()
+    browser = Client(origin=BASE_URL)
     browser.post("/api/session", json={"email": world.email, "password": world.password}, expect=200)
     browser.get("/api/me", expect=200)
     browser.delete("/api/session", expect=204)
@@ -213,13 +213,16 @@ def exercise_every_operation(world):
     world.claim()
     world.start(task["id"])
     world.active_task(issue["id"])
+    world.user.get(f"/api/issues/{issue['id']}/active-tasks", expect=200)
     world.daemon.post(f"/api/daemon/tasks/{task['id']}/progress", json={"summary": "s", "step": 1, "total": 2},
                       expect=200)
     world.post_messages(task["id"], batch(1, 8))
     world.messages_page(task["id"], limit=3)
     world.messages_page(task["id"], client=world.daemon, prefix="/api/daemon/tasks")
     world.task(task["id"])
-    world.complete(task["id"], output="done", pr_url="https://example.test/pr/2")
+    world.daemon.post(f"/api/daemon/tasks/{task['id']}/complete", json={
+        "output": "done", "pr_url": "https://example.test/pr/2", "session_id": "s-1",
+        "usage": {"model": "m", "input_tokens": 3, "output_tokens": 2, "cost_usd": 0.01}}, expect=200)
     world.timeline(issue["id"])
     for finish in ("fail", "cancel"):
         t = world.running_task()
@@ -228,6 +231,7 @@ def exercise_every_operation(world):
         else:
             world.user.post(f"/api/tasks/{t.task_id}/cancel", expect=200)
         world.timeline(t.issue_id)
+        world.user.post(f"/api/tasks/{t.task_id}/retry", expect=201)
 
 
 @pytest.mark.last

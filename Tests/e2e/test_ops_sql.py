@@ -72,7 +72,8 @@ def test_reap_lost_daemons(world):
 
     expected, reaped = sql(
         "begin",
-        "select count(*) from agentlive.task t join agentlive.daemon d on d.id = t.daemon_id "
+        "select count(*) from agentlive.task t "
+        "join agentlive.daemon d on d.workspace_id = t.workspace_id and d.id = t.daemon_id "
         "where t.status in ('dispatched', 'running') and d.last_heartbeat_at < now() - interval '1 second'",
         "select agentlive.reap_lost_daemons('1 second')",
         "commit").splitlines()

@@ -294,10 +294,13 @@ def test_sign_in_stream_a_replayed_task_and_reload_ten_times_under_load(deployme
     assert r.status_code == 200, r.text
     assert browser.get(d.url + "/api/me", timeout=TIMEOUT).status_code == 200
     origin = {"Origin": d.url}
-    issue = browser.post(d.url + "/api/issues", json={"title": "Add a docstring"}, headers=origin,
-                         timeout=TIMEOUT).json()
-    task = browser.post(d.url + f"/api/issues/{issue['id']}/assign", json={"agent_id": agent}, headers=origin,
-                        timeout=TIMEOUT).json()
+    r = browser.post(d.url + "/api/issues", json={"title": "Add a docstring"}, headers=origin, timeout=TIMEOUT)
+    assert r.status_code == 201, r.text
+    issue = r.json()
+    r = browser.post(d.url + f"/api/issues/{issue['id']}/assign", json={"agent_id": agent}, headers=origin,
+                     timeout=TIMEOUT)
+    assert r.status_code == 201, r.text
+    task = r.json()
 
     # The installed daemon replays a recorded session against the production nginx.
     token_file = d.root / "daemon-token"

@@ -21,7 +21,7 @@ from multiprocessing.pool import ThreadPool
 import pytest
 import websockets
 
-from conftest import (STACK_DIR, MiB, Client, Relay, assert_same_messages, batch, describe, event_types,
+from conftest import (BASE_URL, STACK_DIR, MiB, Client, Relay, assert_same_messages, batch, describe, event_types,
                       lit, msg, post_with_retry, relay_env, relays, relays_healthy, sql, stack,
                       stack_settings, stored_seqs, wait_until)
 
@@ -115,7 +115,7 @@ def test_comments_and_unsubscribe(world, live):
 # ------------------------------------------------------------------- authentication
 
 def test_session_cookie_works_at_the_upgrade(world, live):
-    browser = Client()
+    browser = Client(origin=BASE_URL)
     browser.post("/api/session", json={"email": world.email, "password": world.password}, expect=200)
     cookie = browser.s.cookies.get("agentlive_session")
     assert cookie and cookie.startswith("als_")

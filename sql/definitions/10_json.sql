@@ -30,6 +30,8 @@ language sql stable as $$
     select jsonb_build_object(
         'id', i.id, 'workspace_id', i.workspace_id, 'title', i.title,
         'description', i.description, 'status', i.status, 'agent_id', i.agent_id,
+        'active_tasks', (select count(*) from agentlive.task t
+                         where t.issue_id = i.id and t.status in ('queued', 'dispatched', 'running')),
         'created_by', i.created_by, 'created_at', agentlive.rfc3339(i.created_at),
         'updated_at', agentlive.rfc3339(i.updated_at))
 $$;
@@ -43,14 +45,27 @@ language sql stable as $$
         'content', c.content, 'created_at', agentlive.rfc3339(c.created_at))
 $$;
 
+-- What a run used, as the daemon reported it; null when it reported nothing.
+create function agentlive.usage_json(t agentlive.task) returns jsonb
+language sql immutable as $$
+    select case when num_nonnulls(t.usage_model, t.input_tokens, t.output_tokens, t.cache_read_tokens,
+                                  t.cache_write_tokens, t.cost_usd) > 0 then
+        jsonb_build_object(
+            'model', t.usage_model, 'input_tokens', t.input_tokens, 'output_tokens', t.output_tokens,
+            'cache_read_tokens', t.cache_read_tokens, 'cache_write_tokens', t.cache_write_tokens,
+            'cost_usd', t.cost_usd)
+    end
+$$;
+
 create function agentlive.task_json(t agentlive.task) returns jsonb
 language sql stable as $$
     select jsonb_build_object(
         'id', t.id, 'issue_id', t.issue_id, 'workspace_id', t.workspace_id,
-        'agent_id', t.agent_id, 'daemon_id', t.daemon_id, 'status', t.status,
+        'agent_id', t.agent_id, 'agent_name', (select a.name from agentlive.agent a where a.id = t.agent_id),
+        'daemon_id', t.daemon_id, 'status', t.status,
         'title', t.title, 'description', t.description, 'summary', t.summary,
         'step', t.step, 'total', t.total, 'output', t.output, 'pr_url', t.pr_url,
-        'error', t.error,
+        'error', t.error, 'session_id', t.session_id, 'usage', agentlive.usage_json(t),
         'last_seq', coalesce((select max(m.seq) from agentlive.task_message m where m.task_id = t.id), 0),
         'created_at', agentlive.rfc3339(t.created_at),
         'dispatched_at', agentlive.rfc3339(t.dispatched_at),

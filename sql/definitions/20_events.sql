@@ -99,3 +99,29 @@ end $$;
 
 create trigger comment_announce after insert on agentlive.comment
     for each row execute function agentlive.on_comment_created();
+
+-- Credentials that stop working reach the open WebSockets too: the relays close
+-- the sockets of a revoked or deleted token (sign-out, revoke_token) and drop a
+-- removed member from that workspace's events.
+create function agentlive.on_token_revoked() returns trigger
+language plpgsql as $$
+begin
+    if tg_op = 'DELETE' or (new.revoked_at is not null and old.revoked_at is null) then
+        perform agentlive.notify(jsonb_build_object('type', 'auth:revoked', 'token_id', old.id));
+    end if;
+    return null;
+end $$;
+
+create trigger token_revoked after update of revoked_at or delete on agentlive.token
+    for each row execute function agentlive.on_token_revoked();
+
+create function agentlive.on_member_removed() returns trigger
+language plpgsql as $$
+begin
+    perform agentlive.notify(jsonb_build_object(
+        'type', 'member:removed', 'workspace_id', old.workspace_id, 'user_id', old.user_id));
+    return null;
+end $$;
+
+create trigger member_removed after delete on agentlive.member
+    for each row execute function agentlive.on_member_removed();

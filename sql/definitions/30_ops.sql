@@ -102,17 +102,12 @@ create function agentlive.requeue_task(task_id uuid) returns uuid
 language plpgsql as $$
 declare
     t agentlive.task;
-    v_new uuid;
 begin
     select * into t from agentlive.task where id = requeue_task.task_id for update;
     if not found then raise exception 'no task with id %', task_id; end if;
     if t.status = 'queued' then return t.id; end if;
     perform agentlive.cancel_task(t.id);
-    insert into agentlive.task (issue_id, workspace_id, agent_id, title, description)
-    select i.id, i.workspace_id, t.agent_id, i.title, i.description
-    from agentlive.issue i where i.id = t.issue_id
-    returning id into v_new;
-    return v_new;
+    return (agentlive.queue_task(t.issue_id, t.agent_id)).id;
 end $$;
 
 -- Fails the tasks of daemons that have not sent a heartbeat within timeout.
@@ -122,7 +117,7 @@ language sql as $$
         update agentlive.task t
         set status = 'failed', error = 'daemon lost', finished_at = now()
         from agentlive.daemon d
-        where t.daemon_id = d.id and t.status in ('dispatched', 'running')
+        where t.workspace_id = d.workspace_id and t.daemon_id = d.id and t.status in ('dispatched', 'running')
           and d.last_heartbeat_at < now() - timeout
         returning 1)
     select count(*)::integer from lost
@@ -156,7 +151,7 @@ select d.id, w.slug as workspace_slug, a.name as agent_name, d.runtimes,
        d.registered_at, d.last_heartbeat_at,
        d.last_heartbeat_at > now() - interval '60 seconds' as online,
        (select count(*) from agentlive.task t
-        where t.daemon_id = d.id and t.status in ('dispatched', 'running')) as active_tasks
+        where t.workspace_id = d.workspace_id and t.daemon_id = d.id and t.status in ('dispatched', 'running')) as active_tasks
 from agentlive.daemon d
 join agentlive.workspace w on w.id = d.workspace_id
 join agentlive.agent a on a.id = d.agent_id;
@@ -167,3 +162,18 @@ select t.id, t.kind, t.label, w.slug as workspace_slug, u.email,
 from agentlive.token t
 left join agentlive.workspace w on w.id = t.workspace_id
 left join agentlive.app_user u on u.id = t.user_id;
+
+-- What the agents used, by workspace, agent and day (UTC) of the runs' end.
+create view agentlive.usage_daily as
+select w.slug as workspace_slug, a.name as agent, (t.finished_at at time zone 'UTC')::date as day,
+       count(*) as tasks,
+       coalesce(sum(t.input_tokens), 0) as input_tokens,
+       coalesce(sum(t.output_tokens), 0) as output_tokens,
+       coalesce(sum(t.cache_read_tokens), 0) as cache_read_tokens,
+       coalesce(sum(t.cache_write_tokens), 0) as cache_write_tokens,
+       coalesce(sum(t.cost_usd), 0) as cost_usd
+from agentlive.task t
+join agentlive.workspace w on w.id = t.workspace_id
+join agentlive.agent a on a.id = t.agent_id
+where t.finished_at is not null
+group by w.slug, a.name, (t.finished_at at time zone 'UTC')::date;

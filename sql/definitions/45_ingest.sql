@@ -40,7 +40,8 @@ language sql immutable as $$
 $$;
 
 -- One batch, one transaction: the stored columns as parallel arrays, as the worker
--- wrote them after checking the batch. FOR SHARE lets batches of one task run side
+-- wrote them after checking the batch. Only the token that claimed the task may
+-- add to it (another one's task is 404, as daemon_task answers). FOR SHARE lets batches of one task run side
 -- by side but waits for a concurrent cancel, so nothing is stored after a cancel
 -- commits.
 create function agentlive.api_ingest(
@@ -54,7 +55,8 @@ declare
     v_accepted integer;
     v_last bigint;
 begin
-    select * into t from agentlive.task where id = p_task and workspace_id = v_workspace for share;
+    select * into t from agentlive.task
+    where id = p_task and workspace_id = v_workspace and (token_id = p_token or token_id is null) for share;
     if not found then perform agentlive.api_error(404, 'task_not_found', 'No such task.'); end if;
     if t.status not in ('dispatched', 'running') then perform agentlive.not_active(t); end if;
     -- A plain INSERT: ON CONFLICT's speculative insertion cost 12 % of PostgreSQL's
