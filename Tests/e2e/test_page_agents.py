@@ -530,8 +530,21 @@ def test_screenshots_agents(world, browser):  # noqa: F811
         pg.wait_for_timeout(150)
         pg.screenshot(path=str(out / "agents-working.png"))
 
+        more = [
+            {"type": "tool_use", "tool": "Bash", "call_id": "sh2", "input": {
+                "command": "swift test --filter RelayTests", "description": "Run the relay tests"}},
+            {"type": "tool_result", "call_id": "sh2", "output":
+                "Building for debugging...\nBuild complete! (3.92s)\n"
+                "Test Suite 'RelayTests' started at 2026-12-01 13:20:01.112\n"
+                "Executed 14 tests, with 0 failures (0 unexpected) in 2.114 seconds"},
+            {"type": "text", "content": "All **14** relay tests pass. A repeated subscribe is now a no-op; "
+                                        "see [the change](https://github.com/example/agentlive/pull/42)."},
+        ]
+        world.post_messages(t1, {"messages": [{"seq": len(s1) + i + 1, **m} for i, m in enumerate(more)]})
+        wait_card_holds(pg, t1, len(s1) + len(more))
         open_card_transcript(pg, t1)
         pg.click(".transcript-dialog .msg-thinking summary")
+        pg.click(f".transcript-dialog [data-seq='{len(s1) + 1}'] summary")
         pg.wait_for_timeout(300)
         pg.screenshot(path=str(out / "transcript.png"))
         watch.check()

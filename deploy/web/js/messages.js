@@ -164,6 +164,12 @@ function diffStat(view) {
     return `+${add} −${del}`;
 }
 
+function todoSummary(view) {
+    const done = view.items.filter((it) => it.status === "done").length;
+    const active = view.items.find((it) => it.status === "active");
+    return `${done} of ${view.items.length} done${active ? ` · ${active.text}` : ""}`;
+}
+
 /** The readable view of a tool call (tools.js) as DOM. */
 export function toolViewEl(view) {
     switch (view.kind) {
@@ -205,7 +211,9 @@ function renderToolUse(row) {
     const view = toolView(msg.tool, msg.input);
     row.view = view;
     const status = h("span", { class: "tool-status" });
-    const arg = view.kind === "diff" ? `${summarizeToolInput(msg.tool, msg.input)} (${diffStat(view)})` : summarizeToolInput(msg.tool, msg.input);
+    const arg = view.kind === "diff" ? `${summarizeToolInput(msg.tool, msg.input)} (${diffStat(view)})`
+        : view.kind === "todo" ? todoSummary(view)
+        : summarizeToolInput(msg.tool, msg.input);
     const details = h(
         "details",
         { class: ["tool", `tool-kind-${view.kind}`] },

@@ -407,6 +407,7 @@ export function openTranscript(task, { agentName = "Agent", live = null, active 
         if ((payload?.task_id ?? payload?.id) !== task.id) return;
         if (type === "task:message") {
             if (model.addLive([payload])) {
+                fresh += 1;
                 if (!following) {
                     unseen += 1;
                     text(jump, `Jump to latest (${unseen.toLocaleString()} new)`);
@@ -421,6 +422,14 @@ export function openTranscript(task, { agentName = "Agent", live = null, active 
     }
     live?.addEventListener("frame", onFrame);
 
+    // Screen readers hear how many rows came, every few seconds, not each row.
+    let fresh = 0;
+    const announcer = setInterval(() => {
+        if (!fresh) return;
+        text(announce, `${fresh.toLocaleString()} new message${fresh === 1 ? "" : "s"}`);
+        fresh = 0;
+    }, 5000);
+
     // relative times age: refresh the visible ones
     const ticker = setInterval(() => {
         for (const { el } of els.values()) {
@@ -434,6 +443,7 @@ export function openTranscript(task, { agentName = "Agent", live = null, active 
         closed = true;
         ac.abort();
         clearInterval(ticker);
+        clearInterval(announcer);
         ro.disconnect();
         cancelAnimationFrame(raf);
         live?.removeEventListener("frame", onFrame);
