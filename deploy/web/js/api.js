@@ -57,17 +57,6 @@ function defaultMessage(status) {
 
 const enc = encodeURIComponent;
 
-/** Every active task of an issue, oldest first. A server from before active-tasks: its one active task. */
-async function activeTasks(id) {
-    try {
-        return await request("GET", `/api/issues/${enc(id)}/active-tasks`);
-    } catch (err) {
-        if (err.status !== 404) throw err;
-        const { task } = await request("GET", `/api/issues/${enc(id)}/active-task`);
-        return { tasks: task ? [task] : [] };
-    }
-}
-
 export const api = {
     signIn: (email, password) => request("POST", "/api/session", { email, password }, { quiet401: true }),
     signOut: () => request("DELETE", "/api/session", undefined, { quiet401: true }),
@@ -79,8 +68,7 @@ export const api = {
         request("POST", "/api/issues", { title, description, workspace_id: workspaceId }),
     issue: (id) => request("GET", `/api/issues/${enc(id)}`),
     assign: (id, agentId) => request("POST", `/api/issues/${enc(id)}/assign`, { agent_id: agentId }),
-    activeTask: (id) => request("GET", `/api/issues/${enc(id)}/active-task`),
-    activeTasks,
+    activeTasks: (id) => request("GET", `/api/issues/${enc(id)}/active-tasks`),
     timeline: (id) => request("GET", `/api/issues/${enc(id)}/timeline`),
     comment: (id, content) => request("POST", `/api/issues/${enc(id)}/comments`, { content }),
     task: (id) => request("GET", `/api/tasks/${enc(id)}`),

@@ -27,8 +27,7 @@ export function issuesPage(root, { live, me, navigate }) {
     const subscribed = new Set();
     const checking = new Set();
     const recheck = new Set();
-    // active_tasks from the API; an issue from before it existed: in progress = 1
-    const activeCount = (issue) => (Number.isInteger(issue.active_tasks) ? issue.active_tasks : issue.status === "in_progress" ? 1 : 0);
+    const activeCount = (issue) => (Number.isInteger(issue.active_tasks) ? issue.active_tasks : 0);
 
     const title = h("h1", { tabindex: "-1", text: "Issues" });
     const list = h("ul", { class: "issue-list", "aria-label": "Issues" });
