@@ -47,11 +47,15 @@ export function clip(value, maxChars = CLIP_CHARS, maxLines = CLIP_LINES) {
     return { text: clipped ? s.slice(0, cut) : s, clipped, totalChars: s.length };
 }
 
+// One formatter for all: toLocaleString with options builds a new one per call (slow).
+let timeFormat = null;
+
 /** "2026-11-25T13:03:34Z" → a short local date/time. */
 export function formatTime(iso) {
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return "";
-    return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    timeFormat ??= new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+    return timeFormat.format(d);
 }
 
 /** How long ago `iso` was, from `now` (ms): "just now", "42s ago", "5m ago", "3h ago", "2d ago"; "" when unknown. */

@@ -135,7 +135,7 @@ export class TranscriptModel {
         if (this.#rows) return this.#rows;
         const n = Math.ceil(this.last / CHUNK);
         this.#chunks.length = n;
-        const out = [];
+        const parts = [];
         for (let k = 0; k < n; k++) {
             let ch = this.#chunks[k];
             if (!ch) {
@@ -143,10 +143,10 @@ export class TranscriptModel {
                 if (this.#chunks[k + 1]) this.#chunks[k + 1] = null; // its results may join calls here
             }
             if (!ch.kept) ch.kept = ch.rows.filter((r) => this.keeps(r));
-            for (const r of ch.kept) out.push(r);
+            parts.push(ch.kept);
         }
-        this.#rows = out;
-        return out;
+        this.#rows = [].concat(...parts); // native: much faster than pushing 100,000 rows
+        return this.#rows;
     }
 
     #put(m) {

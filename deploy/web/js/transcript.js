@@ -67,6 +67,7 @@ export function openTranscript(task, { agentName = "Agent", live = null, active 
 
     // ---- view state
     let rows = [];
+    let matching = 0; // rows that are messages (not gaps)
     let tops = new Float64Array(1);
     let version = -1; // model version the offsets were computed for
     let layoutDirty = true;
@@ -131,7 +132,11 @@ export function openTranscript(task, { agentName = "Agent", live = null, active 
         version = model.version;
         layoutDirty = false;
         tops = new Float64Array(rows.length + 1);
-        for (let i = 0; i < rows.length; i++) tops[i + 1] = tops[i] + heightOf(rows[i]);
+        matching = 0;
+        for (let i = 0; i < rows.length; i++) {
+            tops[i + 1] = tops[i] + heightOf(rows[i]);
+            if (rows[i].kind !== "gap") matching++;
+        }
         canvas.style.height = `${tops[rows.length]}px`;
     }
 
@@ -262,11 +267,16 @@ export function openTranscript(task, { agentName = "Agent", live = null, active 
         }
     }
 
+    let statusKey = "";
     function renderStatus() {
+        // called every frame: the text is built only when what it says changed
+        const key = `${loading.size > 0}:${model.version}:${matching}`;
+        if (key === statusKey) return;
+        statusKey = key;
         if (loading.size && !model.complete) return text(status, `Loading… ${model.loadedCount.toLocaleString()} of ${model.last.toLocaleString()} messages`);
         const n = model.last;
         const whole = model.complete ? " — the whole session" : "";
-        text(status, `${n.toLocaleString()} message${n === 1 ? "" : "s"}${whole}${filtered() ? ` · ${rows.filter((r) => r.kind !== "gap").length.toLocaleString()} rows match` : ""}`);
+        text(status, `${n.toLocaleString()} message${n === 1 ? "" : "s"}${whole}${filtered() ? ` · ${matching.toLocaleString()} rows match` : ""}`);
     }
 
     function syncTools() {
