@@ -550,3 +550,27 @@ def test_screenshots_agents(world, browser):  # noqa: F811
         watch.check()
     finally:
         ctx.close()
+
+
+def test_cards_work_from_the_keyboard(world, page):
+    issue, task_id = running_task_page(world, page, "Keyboard")
+    c = card(task_id)
+    assert page.get_attribute(f"{c} .card-log", "role") == "log"
+    assert page.get_attribute(f"{c} .card-log", "aria-live") == "polite"
+    assert page.get_attribute(c, "aria-label").endswith("on this issue")
+    focused = "() => [document.activeElement.className, document.activeElement.textContent]"
+    page.focus(f"{c} .card-cancel")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"{c} .card-confirm:visible")
+    assert page.evaluate(focused)[1] == "Keep running", "the safe choice has the focus"
+    assert page.get_attribute(f"{c} .card-cancel", "aria-expanded") == "true"
+    page.keyboard.press("Escape")
+    page.wait_for_selector(f"{c} .card-confirm", state="hidden")
+    assert "card-cancel" in page.evaluate(focused)[0], "the focus goes back to Cancel"
+    assert world.task(task_id)["status"] == "running"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate(focused)[1] == "Yes, cancel"
+    page.keyboard.press("Enter")
+    page.wait_for_selector(c, state="detached")
+    assert world.task(task_id)["status"] == "cancelled"
