@@ -5,9 +5,11 @@ the test, as the daemon would: a background thread posts message batches with pa
 Every test fails on a JavaScript dialog (alert…), an uncaught page error or a CSP
 violation (securitypolicyviolation events and console reports). Every wait is bounded.
 
+Several agents, thinking, Markdown and the transcript's tools: test_page_agents.py.
+
 Screenshots (not part of a normal run): AGENTLIVE_SCREENSHOTS=<dir> runs
 test_screenshots, writing card-working.png, card-tool-expanded.png and
-card-finished.png; AGENTLIVE_SCREENSHOT_SCHEME=dark and AGENTLIVE_SCREENSHOT_WIDTH=390
+card-finished.png (and test_page_agents.py's agents-working.png, transcript.png); AGENTLIVE_SCREENSHOT_SCHEME=dark and AGENTLIVE_SCREENSHOT_WIDTH=390
 vary them. AGENTLIVE_PAGE_SOAK=1 runs the 20,000-message soak test.
 """
 import json
@@ -417,7 +419,12 @@ def test_transcript_shows_the_whole_session_paged(world, page):
     page.wait_for_selector(f"{dialog}[open]")
     page.wait_for_selector(f"{dialog} .t-row[data-first='1']")
     assert page.locator(f"{dialog} .t-row").count() < 200, "only what is near the viewport is rendered"
+    # a call opened stays open when it comes back into view
+    page.click(f"{dialog} [data-seq='2'] summary")
+    page.wait_for_selector(f"{dialog} [data-seq='2'] .tool-result[data-seq='3']")
     assert_exactly(transcript_seqs(page), 1, n)
+    page.eval_on_selector(f"{dialog} .transcript-log", "v => { v.scrollTop = 0; }")
+    page.wait_for_selector(f"{dialog} [data-seq='2'] details[open] .tool-input .shell-command")
     page.wait_for_selector(f"{dialog} .transcript-status:has-text('the whole session')")
     page.keyboard.press("Escape")
     page.wait_for_selector(dialog, state="detached")

@@ -72,6 +72,7 @@ export function openTranscript(task, { agentName = "Agent", live = null, active 
     let version = -1; // model version the offsets were computed for
     let layoutDirty = true;
     const heights = new Map(); // row key -> measured px
+    const opened = new Map(); // row key -> open state of its <details>, kept while the row is out of view
     const els = new Map(); // row key -> {el, sig, top}
     let following = active;
     let anchor = null; // {seq, offset}: the row at the top of the viewport, kept in place
@@ -161,6 +162,8 @@ export function openTranscript(task, { agentName = "Agent", live = null, active 
         }
         const first = r.msgs[0];
         const row = renderRow(r.msgs, r.result, { live: active });
+        const open = opened.get(r.key);
+        if (open) row.el.querySelectorAll("details").forEach((d, i) => { if (open[i]) d.open = true; });
         return h("div", { class: ["t-row", r.isError && "t-row-error"], role: "listitem", tabindex: "-1", data: { key: r.key, first: r.seq } },
             h("time", { class: "msg-time", datetime: first.created_at || null, title: formatTime(first.created_at) || null,
                 text: formatRelative(first.created_at) }),
@@ -300,6 +303,12 @@ export function openTranscript(task, { agentName = "Agent", live = null, active 
         rememberAnchor();
         schedule();
     }, { passive: true });
+
+    // "toggle" does not bubble: listened to on the way down
+    canvas.addEventListener("toggle", (ev) => {
+        const rowEl = ev.target instanceof Element ? ev.target.closest(".t-row") : null;
+        if (rowEl?.dataset.key) opened.set(rowEl.dataset.key, [...rowEl.querySelectorAll("details")].map((d) => d.open));
+    }, true);
 
     jump.addEventListener("click", () => {
         following = true;
