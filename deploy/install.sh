@@ -117,15 +117,8 @@ copy_sql() {
     cp "$REPO"/sql/definitions/*.sql "$1/definitions/"
 }
 
-# Only what the page serves: no READMEs, tests, screenshots or package files.
 # shellcheck disable=SC2317 # called through replace_dir
-copy_web() {
-    local from=$REPO/deploy/web
-    mkdir -p "$1/css" "$1/js"
-    cp "$from"/*.html "$from"/*.svg "$1/"
-    cp "$from"/css/*.css "$1/css/"
-    cp "$from"/js/*.js "$1/js/"
-}
+copy_web() { "$REPO/deploy/copy-web.sh" "$1"; }
 
 install_units() {
     mkdir -p "$SYSTEMD_DIR"

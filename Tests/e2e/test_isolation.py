@@ -205,3 +205,4 @@ def test_failed_sign_ins_are_rate_limited(world, anon):
     assert_error(anon.post("/api/session", json={"email": world.email, "password": world.password}),
                  429, "rate_limited")
     world.user.get("/api/me", expect=200)
+    sql(f"delete from agentlive.login_failure where email = {lit(world.email.lower())}")

@@ -29,6 +29,9 @@ import uuid
 
 import pytest
 import requests
+import urllib3
+
+urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # the test's own self-signed certificate
 
 from conftest import ROOT, STACK_DIR, stack_settings, wait_until
 
@@ -140,6 +143,7 @@ class Deployment:
         self.units = root / "systemd"
         self.logs = root / "log"
         self.port = free_port()
+        self.tls_port = free_port()
         self.relay_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.processes = []
@@ -178,6 +182,9 @@ http {{
     include {d.etc}/nginx/agentlive-upstreams.conf;
     server {{
         listen 127.0.0.1:{d.port};
+        listen 127.0.0.1:{d.tls_port} ssl;
+        ssl_certificate {d.etc}/nginx/test.crt;
+        ssl_certificate_key {d.etc}/nginx/test.key;
         server_name localhost;
         include {d.etc}/nginx/agentlive-locations.conf;
     }}
@@ -241,6 +248,9 @@ def deployment():
         # 6. nginx with the snippets; Debian's fastcgi_params and mime.types beside them.
         for f in ("fastcgi_params", "mime.types"):
             shutil.copy(f"/etc/nginx/{f}", d.etc / "nginx" / f)
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                        "/CN=localhost", "-keyout", str(d.etc / "nginx/test.key"), "-out",
+                        str(d.etc / "nginx/test.crt")], check=True, capture_output=True, timeout=60)
         (d.root / "nginx").mkdir()
         conf = d.etc / "nginx/nginx.conf"
         conf.write_text(nginx_conf(d))
@@ -277,6 +287,22 @@ def test_workers_run_unprivileged_and_only_nginx_may_open_the_socket(deployment)
     mode = stat.S_IMODE(sock.stat().st_mode)
     assert mode & 0o007 == 0, f"the API socket is open to every local user ({oct(mode)})"
     assert grp.getgrgid(sock.stat().st_gid).gr_name == "www-data"
+
+
+def test_over_tls_responses_carry_hsts_and_the_cookie_is_secure(deployment):
+    d = deployment
+    tls = f"https://127.0.0.1:{d.tls_port}"
+    page = requests.get(tls + "/", timeout=TIMEOUT, verify=False)
+    assert page.status_code == 200 and page.headers.get("Strict-Transport-Security", "").startswith("max-age=")
+    api = requests.get(tls + "/api/health", timeout=TIMEOUT, verify=False)
+    assert api.headers.get("Strict-Transport-Security", "").startswith("max-age=")
+    assert "Strict-Transport-Security" not in requests.get(d.url + "/", timeout=TIMEOUT).headers
+    psql_prod(d.database, "-c", "select agentlive.create_workspace('tls', 'TLS')",
+              "-c", "select agentlive.create_user('tls@acme.dev', 'T', 'pw over tls')",
+              "-c", "select agentlive.add_member('tls', 'tls@acme.dev', 'member')")
+    r = requests.post(tls + "/api/session", json={"email": "tls@acme.dev", "password": "pw over tls"},
+                      timeout=TIMEOUT, verify=False)
+    assert r.status_code == 200 and "; Secure" in r.headers["Set-Cookie"], r.headers
 
 
 def test_sign_in_stream_a_replayed_task_and_reload_ten_times_under_load(deployment):
