@@ -6,7 +6,7 @@ public protocol SQLDatabase: AnyObject {
     func query(_ sql: String, parameters: [PostgresParameter]) throws(PostgresError) -> PostgresRows
 }
 
-extension PostgresConnection: SQLDatabase {}
+extension LibPQConnection: SQLDatabase {}
 
 extension APIError {
     /// What a database failure means for the client. Errors raised on purpose by

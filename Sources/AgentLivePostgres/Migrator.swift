@@ -49,14 +49,14 @@ public struct Migrator {
         public var definitions: [String]
     }
 
-    private let connection: PostgresConnection
+    private let connection: LibPQConnection
     private let table: String
     private let schema: String
     private static let lockKey = "7419020317"  // arbitrary, constant: "agentlive migrations"
 
     /// `table` records what was applied and `schema` holds the definitions; tests name their own.
     public init(
-        connection: PostgresConnection, table: String = "public.agentlive_migrations", schema: String = "agentlive"
+        connection: LibPQConnection, table: String = "public.agentlive_migrations", schema: String = "agentlive"
     ) {
         self.connection = connection
         self.table = table

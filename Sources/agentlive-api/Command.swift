@@ -112,7 +112,7 @@ struct Serve: ParsableCommand {
         Supervisor.bindToSupervisor()
         ProcessTitle.set(Title.worker, name: Title.name)
         let configuration = APIConfiguration(environment: environment.values)
-        let database = PostgresConnection(conninfo: environment.databaseURL)
+        let database = LibPQConnection(conninfo: environment.databaseURL)
         let api = AgentLiveAPI(configuration: configuration, database: database, logger: logger)
         do {
             try database.ensureConnected()
@@ -163,7 +163,7 @@ struct Migrate: ParsableCommand {
         } catch {
             throw ValidationError("\(error). Pass --sql-dir with the path of the release's sql/ folder.")
         }
-        let connection = PostgresConnection(conninfo: Environment().databaseURL)
+        let connection = LibPQConnection(conninfo: Environment().databaseURL)
         do {
             report = try Migrator(connection: connection).migrate(folder.migrations, definitions: folder.definitions)
         } catch {

@@ -9,7 +9,7 @@ import Testing
     @Test("Every SQL function the API calls exists with its argument types")
     func signaturesMatchTheDatabase() throws {
         let url = try #require(ProcessInfo.processInfo.environment["AGENTLIVE_TEST_DATABASE_URL"], "run through deploy/dev/stack test")
-        let connection = PostgresConnection(conninfo: url)
+        let connection = LibPQConnection(conninfo: url)
         for function in SQLFunction.all {
             let found = try connection.query("select to_regprocedure($1) is not null", [function.description]).scalar
             #expect(found == "t", "\(function) is not in the database")

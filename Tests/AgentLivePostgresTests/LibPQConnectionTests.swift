@@ -8,9 +8,9 @@ func testDatabaseURL() throws -> String {
     try #require(ProcessInfo.processInfo.environment["AGENTLIVE_TEST_DATABASE_URL"], "run through deploy/dev/stack test")
 }
 
-@Suite(.serialized) struct PostgresConnectionTests {
+@Suite(.serialized) struct LibPQConnectionTests {
     @Test func parametersAndNullsRoundTrip() throws {
-        let connection = PostgresConnection(conninfo: try testDatabaseURL())
+        let connection = LibPQConnection(conninfo: try testDatabaseURL())
         let rows = try connection.query("select $1::text as a, $2::int + 1 as b, $3::text as c", ["héllo ✓", "41", nil])
         #expect(rows.columns == ["a", "b", "c"])
         #expect(rows.rows == [["héllo ✓", "42", nil]])
@@ -19,7 +19,7 @@ func testDatabaseURL() throws -> String {
     /// Binary values reach the server as their type, next to text ones: bytes with
     /// a NUL, an empty value that is not NULL, an array in array_recv's form.
     @Test func binaryParametersArriveAsTheirType() throws {
-        let connection = PostgresConnection(conninfo: try testDatabaseURL())
+        let connection = LibPQConnection(conninfo: try testDatabaseURL())
         let rows = try connection.query(
             "select encode($1::bytea, 'hex'), $2::bytea is null, length($2::bytea), $3::text",
             parameters: [.binary([0, 1, 0xFF]), .binary([]), .text("t")])
@@ -31,7 +31,7 @@ func testDatabaseURL() throws -> String {
     }
 
     @Test func serverErrorsCarrySQLStateMessageAndDetail() throws {
-        let connection = PostgresConnection(conninfo: try testDatabaseURL())
+        let connection = LibPQConnection(conninfo: try testDatabaseURL())
         #expect(throws: PostgresError.server(sqlState: "AL409", message: "task_not_active", detail: "It ended.")) {
             try connection.query("select agentlive.api_error(409, 'task_not_active', 'It ended.')")
         }
@@ -40,14 +40,14 @@ func testDatabaseURL() throws -> String {
     }
 
     @Test func eachTextIsPreparedOncePerSession() throws {
-        let connection = PostgresConnection(conninfo: try testDatabaseURL())
+        let connection = LibPQConnection(conninfo: try testDatabaseURL())
         for n in 1...3 { #expect(try connection.query("select $1::int + 1", [String(n)]).scalar == String(n + 1)) }
         let count = "select count(*) from pg_prepared_statements where statement = $1"
         #expect(try connection.query(count, ["select $1::int + 1"]).scalar == "1")
     }
 
     @Test func aStatementDroppedOrChangedUnderneathIsPreparedAgain() throws {
-        let connection = PostgresConnection(conninfo: try testDatabaseURL())
+        let connection = LibPQConnection(conninfo: try testDatabaseURL())
         #expect(try connection.query("select 1").scalar == "1")
         try connection.execute(script: "deallocate all")
         #expect(try connection.query("select 1").scalar == "1")
@@ -60,7 +60,7 @@ func testDatabaseURL() throws -> String {
     }
 
     @Test func unreachableServerIsAConnectionError() {
-        let connection = PostgresConnection(conninfo: "host=/nonexistent dbname=x connect_timeout=1")
+        let connection = LibPQConnection(conninfo: "host=/nonexistent dbname=x connect_timeout=1")
         #expect {
             try connection.query("select 1")
         } throws: { error in
@@ -71,9 +71,9 @@ func testDatabaseURL() throws -> String {
 
     @Test func reconnectsAfterTheServerDroppedAnIdleConnection() throws {
         let url = try testDatabaseURL()
-        let victim = PostgresConnection(conninfo: url)
+        let victim = LibPQConnection(conninfo: url)
         let pid = try #require(try victim.query("select pg_backend_pid()").scalar)
-        let admin = PostgresConnection(conninfo: url)
+        let admin = LibPQConnection(conninfo: url)
         #expect(try admin.query("select pg_terminate_backend($1::int)", [pid]).scalar == "t")
         Thread.sleep(forTimeInterval: 0.2)
         let newPid = try #require(try victim.query("select pg_backend_pid()").scalar)
@@ -83,13 +83,13 @@ func testDatabaseURL() throws -> String {
 
 /// Each test works in a schema and ledger of its own, dropped at the end.
 private struct Scratch {
-    let connection: PostgresConnection
+    let connection: LibPQConnection
     let schema: String
     let table: String
     let migrator: Migrator
 
     init() throws {
-        connection = PostgresConnection(conninfo: try testDatabaseURL())
+        connection = LibPQConnection(conninfo: try testDatabaseURL())
         let suffix = UUID().uuidString.prefix(8).lowercased()
         schema = "migrator_\(suffix)"
         table = "public.migrator_ledger_\(suffix)"

@@ -10,7 +10,7 @@ import CLibPQ
 /// Each distinct SQL text is prepared once per session and then only executed, so
 /// PostgreSQL parses and plans it once instead of on every request (the API sends
 /// a small fixed set of texts).
-public final class PostgresConnection {
+public final class LibPQConnection {
     private let conninfo: String
     private var handle: OpaquePointer?
     /// Server-side statement names by SQL text, valid for the current session only.
