@@ -49,7 +49,8 @@ struct DaemonCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        var logger = Logger(label: "agentlive.daemon") { StreamLogHandler.standardError(label: $0) }
+        // Logged values come from the server and the agent: escaped, so none forges a line.
+        var logger = Logger(label: "agentlive.daemon") { EscapingLogHandler(StreamLogHandler.standardError(label: $0)) }
         logger.logLevel = environment["AGENTLIVE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let home = FileManager.default.homeDirectoryForCurrentUser.path
         let file = try loadFile(config ?? environment["AGENTLIVE_DAEMON_CONFIG"] ?? "\(home)/.config/agentlive/daemon.json",
