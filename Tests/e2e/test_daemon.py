@@ -244,8 +244,12 @@ class DaemonProc:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return f"--- daemon log ({' '.join(self.cmd)}):\n{text[-4000:]}"
 
+    def id_file(self):
+        """The daemon's id file: one per server and token (daemon-id-<hash>)."""
+        return next(self.state_dir.glob("daemon-id-*"), None)
+
     def daemon_id(self):
-        return (self.state_dir / "daemon-id").read_text().strip()
+        return self.id_file().read_text().strip()
 
     def wait(self, timeout, what="the daemon to exit"):
         try:
@@ -491,7 +495,7 @@ def test_registers_online_with_its_runtimes(world, daemons):
                 label="register")
 
     def row():
-        if not (d.state_dir / "daemon-id").exists():
+        if d.id_file() is None:
             return None
         out = sql("select workspace_slug || '|' || online || '|' || runtimes::text "
                   f"from agentlive.daemons where id = {lit(d.daemon_id())}")
