@@ -57,9 +57,9 @@ enum SecretPatterns {
         // YAML and config files: `password: hunter2` at the start of a line.
         (#"(?im)^([ \t]{0,40}[A-Za-z0-9_.-]{0,40}(?:password|passwd|passphrase|secret)[A-Za-z0-9_.-]{0,40}[ \t]{0,10}:[ \t]{1,10})([^\s#"'][^\n]{0,4095})"#, 1),
         // Command-line flags: `--password x`, `--password=x`, `--db-password x`,
-        // `--api-key "x"`, `--cookie x` (a value that is not the next flag), where a
-        // word starts: a flag, not `auth-token expires` in prose.
-        (#"(?im)((?:^|[ \t"'=])--?(?:[A-Za-z0-9]{1,20}+-){0,3}(?:password|passwd|passphrase|token|secret|api-?key|access-?key|private-?key|credentials?|cookie)[A-Za-z0-9-]{0,30}+)(=|[ \t]{1,10})(?:"[^"\n]{0,4096}"|'[^'\n]{0,4096}'|[^\s"'-][^\s"']{0,4095})"#, 2),
+        // `--api-key "x"`, `--cookie x` (a value that is not the next flag), after no
+        // word character: a flag, not `auth-token expires` in prose.
+        (#"(?im)((?:^|[^A-Za-z0-9_-])--?(?:[A-Za-z0-9]{1,20}+-){0,3}(?:password|passwd|passphrase|token|secret|api-?key|access-?key|private-?key|credentials?|cookie)[A-Za-z0-9-]{0,30}+)(=|[ \t]{1,10})(?:"[^"\n]{0,4096}"|'[^'\n]{0,4096}'|[^\s"'-][^\s"']{0,4095})"#, 2),
         // `curl -u user:password`, `--user user:password`: the user stays.
         (#"([ \t](?:-u|--user)(?:[ \t]{1,10}|=)["']?[^\s:"']{1,200}+:)([^\s"']{1,4096})"#, 1),
         // MySQL-style `-pSECRET` right after the flag, and `sshpass -p SECRET`.

@@ -202,7 +202,14 @@ struct DaemonFuzzInput {
 
     func check(_ output: String, _ secret: String, _ allowed: Int, _ what: String) {
         let count = occurrences(of: secret, in: output)
-        if count > allowed { fatalError("\(what): the secret \(secret.debugDescription) got through (\(count) > \(allowed))") }
+        if count > allowed {
+            var around = ""
+            if let found = output.range(of: secret) {
+                let start = output.index(found.lowerBound, offsetBy: -80, limitedBy: output.startIndex) ?? output.startIndex
+                around = String(output[start..<found.upperBound])
+            }
+            fatalError("\(what): the secret \(secret.debugDescription) got through (\(count) > \(allowed)) in …\(around.debugDescription)")
+        }
     }
 
     /// Occurrences of `needle`'s UTF-8 bytes (String.contains compares characters,

@@ -61,7 +61,7 @@ CONTEXTS = [(re.compile(p), kept) for p, kept in (
     (r"(?i)\b(bearer[ \t]{1,10})(?=[A-Za-z._~+/=-]{0,4096}[0-9])([A-Za-z0-9._~+/=-]{8,4096})", 1),
     (r"(?i)(" + _NAMES + r"""[A-Za-z0-9_.-]{0,40}+)(["']?[ \t]{0,10}=[ \t]{0,10}|["']?[ \t]{0,10}:[ \t]{0,10}(?=["']))""" + _VALUE, 2),
     (r"""(?im)^([ \t]{0,40}[A-Za-z0-9_.-]{0,40}(?:password|passwd|passphrase|secret)[A-Za-z0-9_.-]{0,40}[ \t]{0,10}:[ \t]{1,10})([^\s#"'][^\n]{0,4095})""", 1),
-    (r"""(?im)((?:^|[ \t"'=])--?(?:[A-Za-z0-9]{1,20}+-){0,3}(?:password|passwd|passphrase|token|secret|api-?key|access-?key|private-?key|credentials?|cookie)[A-Za-z0-9-]{0,30}+)(=|[ \t]{1,10})(?:"[^"\n]{0,4096}"|'[^'\n]{0,4096}'|[^\s"'-][^\s"']{0,4095})""", 2),
+    (r"""(?im)((?:^|[^A-Za-z0-9_-])--?(?:[A-Za-z0-9]{1,20}+-){0,3}(?:password|passwd|passphrase|token|secret|api-?key|access-?key|private-?key|credentials?|cookie)[A-Za-z0-9-]{0,30}+)(=|[ \t]{1,10})(?:"[^"\n]{0,4096}"|'[^'\n]{0,4096}'|[^\s"'-][^\s"']{0,4095})""", 2),
     (r"""([ \t](?:-u|--user)(?:[ \t]{1,10}|=)["']?[^\s:"']{1,200}+:)([^\s"']{1,4096})""", 1),
     (r"""\b((?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlshow|mysqlcheck|mysqlsh|mariadb|mariadb-dump)\b[^\n|;&]{0,200}?[ \t]-p)([^\s"']{1,4096}|"[^"\n]{0,4096}"|'[^'\n]{0,4096}')""", 1),
     (r"\b(sshpass[ \t]{1,10}-p[ \t]{0,10})([^\s]{1,4096})", 1),
