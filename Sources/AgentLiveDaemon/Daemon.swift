@@ -110,7 +110,7 @@ public struct Daemon: Sendable {
                 failures += 1
                 logger.warning("cannot claim: \(error)")
             }
-            try? await Task.sleep(for: settings.pollInterval * Double(min(1 << failures, 8)))
+            try? await Task.sleep(for: settings.pollInterval * Double(1 << min(failures, 3)))
         }
     }
 
