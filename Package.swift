@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "agentlive-daemon", targets: ["agentlive-daemon"]),
         // libFuzzer target (deploy/dev/fuzz); a normal build replays input files.
         .executable(name: "agentlive-fuzz", targets: ["agentlive-fuzz"]),
+        // libFuzzer target for the daemon's reading of agent output (deploy/dev/fuzz daemon).
+        .executable(name: "agentlive-daemon-fuzz", targets: ["agentlive-daemon-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -98,10 +100,16 @@ let package = Package(
             ]
         ),
 
+        // What an agent prints, read and made safe to send: the session parsers,
+        // redaction, size limits and text throttling. No network, so that the fuzz
+        // target builds it alone.
+        .target(name: "AgentLiveOutput", dependencies: ["AgentLiveWire"]),
+
         // The daemon: runs an agent CLI per task and streams what it does to the API.
         .target(
             name: "AgentLiveDaemon",
             dependencies: [
+                "AgentLiveOutput",
                 "AgentLiveWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -153,6 +161,10 @@ let package = Package(
             ]
         ),
 
+        // The daemon's parsers, redaction and throttle under libFuzzer: built with
+        // `-sanitize=fuzzer -DFUZZING` by `deploy/dev/fuzz daemon`, a replayer otherwise.
+        .executableTarget(name: "agentlive-daemon-fuzz", dependencies: ["AgentLiveOutput", "AgentLiveWire"]),
+
         .testTarget(name: "AgentLiveWireTests", dependencies: ["AgentLiveWire"]),
         .testTarget(
             name: "AgentLiveCredentialsTests",
@@ -174,7 +186,7 @@ let package = Package(
             dependencies: ["AgentLiveRelay", "AgentLiveConnInfo", .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(
             name: "AgentLiveDaemonTests",
-            dependencies: ["AgentLiveDaemon", "AgentLiveWire"]
+            dependencies: ["AgentLiveDaemon", "AgentLiveOutput", "AgentLiveWire"]
         ),
     ]
 )

@@ -18,9 +18,10 @@ public protocol AgentRuntime: Sendable {
     ) async throws -> Outcome
 }
 
-/// The prompt an agent gets for a task.
+/// The prompt an agent gets for a task (without NUL, which no argument can hold).
 func prompt(for task: TaskDispatchPayload) -> String {
-    task.description.isEmpty ? task.title : "\(task.title)\n\n\(task.description)"
+    let prompt = task.description.isEmpty ? task.title : "\(task.title)\n\n\(task.description)"
+    return prompt.replacingOccurrences(of: "\u{0}", with: "")
 }
 
 /// An agent CLI run as a child process in its own process group.
@@ -37,6 +38,9 @@ public struct ProcessRuntime: AgentRuntime {
     public var format: OutputFormat
     /// How long the agent gets between SIGTERM and SIGKILL when it is stopped.
     public var stopGrace: Duration = .seconds(1)
+    /// The daemon's environment, which the agent inherits but for the daemon's own
+    /// settings (AgentEnvironment).
+    public var inheritedEnvironment = ProcessInfo.processInfo.environment
 
     public init(
         executable: String, arguments: @escaping @Sendable (TaskDispatchPayload) -> [String], format: OutputFormat
@@ -46,20 +50,22 @@ public struct ProcessRuntime: AgentRuntime {
         self.format = format
     }
 
-    public static func claude(partialMessages: Bool) -> ProcessRuntime {
+    /// The prompt comes last, after `--`, so a title such as `--help` or `-rf` is
+    /// the prompt and never an option (both CLIs end their options at `--`).
+    public static func claude(partialMessages: Bool, executable: String = "claude") -> ProcessRuntime {
         ProcessRuntime(
-            executable: "claude",
+            executable: executable,
             arguments: { task in
-                ["-p", prompt(for: task), "--output-format", "stream-json", "--verbose"]
-                    + (partialMessages ? ["--include-partial-messages"] : [])
+                ["-p", "--output-format", "stream-json", "--verbose"]
+                    + (partialMessages ? ["--include-partial-messages"] : []) + ["--", prompt(for: task)]
             },
             format: .jsonLines { ClaudeStreamParser() })
     }
 
-    public static func codex() -> ProcessRuntime {
+    public static func codex(executable: String = "codex") -> ProcessRuntime {
         ProcessRuntime(
-            executable: "codex",
-            arguments: { task in ["exec", "--json", "--skip-git-repo-check", prompt(for: task)] },
+            executable: executable,
+            arguments: { task in ["exec", "--json", "--skip-git-repo-check", "--", prompt(for: task)] },
             format: .jsonLines { CodexEventParser() })
     }
 
@@ -73,10 +79,9 @@ public struct ProcessRuntime: AgentRuntime {
     ) async throws -> Outcome {
         var options = PlatformOptions()
         options.processGroupID = 0  // its own group, so stopping it stops its children too
-        let environment = Environment.inherit.updating([
-            "AGENTLIVE_TASK_ID": task.taskID, "AGENTLIVE_ISSUE_ID": task.issueID,
-            "AGENTLIVE_TASK_TITLE": task.title, "AGENTLIVE_TASK_DESCRIPTION": task.description,
-        ])
+        let variables = AgentEnvironment.variables(inheriting: inheritedEnvironment, for: task)
+        let environment = Environment.custom(
+            Dictionary(variables.map { (Environment.Key(stringLiteral: $0.key), $0.value) }, uniquingKeysWith: { first, _ in first }))
         let format = self.format
         let group = ProcessGroup()
         let result: ExecutionResult<Reading, SequenceOutput, SequenceOutput>
@@ -134,8 +139,10 @@ public struct ProcessRuntime: AgentRuntime {
         }()
         var reading = Reading()
         var parser: (any SessionParser)? = if case .jsonLines(let make) = format { make() } else { nil }
-        // Lines may be large (a tool result of several MB inside one JSON line).
-        for try await line in stdout.strings(bufferingPolicy: .maxLineLength(64 << 20)) {
+        // Lines may be large (a tool result of several MB inside one JSON line). JSON
+        // lines end at LF only: a raw U+2028 or CR inside a JSON string is no line end.
+        let separator: SubprocessOutputSequence.StringSequence<UTF8>.Separator = parser == nil ? .lineBreaks : .unicodeScalarSequence(["\n"])
+        for try await line in stdout.strings(separatedBy: separator, bufferingPolicy: .maxLineLength(64 << 20)) {
             let events = parser?.parse(line: line) ?? [.text(line + "\n")]
             for event in events { await reading.note(event, emit) }
         }

@@ -17,6 +17,9 @@ public struct Daemon: Sendable {
         public var heartbeatInterval: Duration = .seconds(10)
         public var pollInterval: Duration = .seconds(1)
         public var runtimes: [RuntimeInfo] = []
+        /// A new id, saved for next time, when the server says this one belongs to
+        /// another token (409 daemon_id_taken): DaemonIdentity.renew in the daemon.
+        public var newDaemonID: @Sendable () throws -> String = { UUID().uuidString.lowercased() }
 
         public init(daemonID: String, agentID: String) {
             self.daemonID = daemonID
@@ -41,16 +44,12 @@ public struct Daemon: Sendable {
     }
 
     public func run() async throws {
-        let registration = DaemonRegisterPayload(
-            daemonID: settings.daemonID, agentID: settings.agentID, runtimes: settings.runtimes)
-        try await withRetry(onRetry: { logger.warning("cannot reach the server: \($0)") }) { () throws(DaemonAPIError) in
-            try await api.register(registration)
-        }
-        logger.info("registered", metadata: ["daemon": "\(settings.daemonID)", "agent": "\(settings.agentID)"])
+        let daemonID = DaemonID(try await register(settings.daemonID))
+        logger.info("registered", metadata: ["daemon": "\(daemonID.value)", "agent": "\(settings.agentID)"])
 
         let running = RunningTasks()
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await heartbeats(running) }
+            group.addTask { await heartbeats(running, daemonID) }
             group.addTask {
                 for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
                     logger.info("stopping", metadata: ["signal": "\(signal)", "tasks": "\(running.count)"])
@@ -58,16 +57,38 @@ public struct Daemon: Sendable {
                     return
                 }
             }
-            await claims(running)
+            await claims(running, daemonID)
             await running.waitForAll()
             group.cancelAll()
         }
         logger.info("stopped")
     }
 
+    /// Registers `id`, retrying while the server is unreachable; when another token
+    /// holds that id in the workspace, registers a new one. Returns the id registered.
+    private func register(_ id: String) async throws -> String {
+        var id = id
+        var renewals = 0
+        while true {
+            let registration = DaemonRegisterPayload(daemonID: id, agentID: settings.agentID, runtimes: settings.runtimes)
+            do {
+                try await withRetry(onRetry: { logger.warning("cannot reach the server: \($0)") }) { () throws(DaemonAPIError) in
+                    try await api.register(registration)
+                }
+                return id
+            } catch DaemonAPIError.rejected(409, "daemon_id_taken", _) where renewals < 5 {
+                renewals += 1
+                let new = try settings.newDaemonID()
+                logger.warning(
+                    "this daemon id belongs to another token in the workspace; registering a new one",
+                    metadata: ["taken": "\(id)", "daemon": "\(new)"])
+                id = new
+            }
+        }
+    }
+
     /// Claims tasks while there is room, until stopped (or after one with `once`).
-    private func claims(_ running: RunningTasks) async {
-        let request = ClaimRequest(daemonID: settings.daemonID, agentID: settings.agentID)
+    private func claims(_ running: RunningTasks, _ daemonID: DaemonID) async {
         var failures = 0
         while !running.isStopping {
             guard running.count < settings.maxTasks else {
@@ -75,7 +96,7 @@ public struct Daemon: Sendable {
                 continue
             }
             do {
-                if let task = try await api.claim(request) {
+                if let task = try await api.claim(ClaimRequest(daemonID: daemonID.value, agentID: settings.agentID)) {
                     failures = 0
                     running.start(task) { stop in await runner.run(task, stop: stop) }
                     if settings.once { return }
@@ -84,22 +105,21 @@ public struct Daemon: Sendable {
                 failures = 0
             } catch .rejected(404, "daemon_not_found", _) {
                 // The server forgot this daemon (an operator purged it): register again.
-                try? await api.register(DaemonRegisterPayload(
-                    daemonID: settings.daemonID, agentID: settings.agentID, runtimes: settings.runtimes))
+                if let id = try? await register(daemonID.value) { daemonID.value = id }
             } catch {
                 failures += 1
                 logger.warning("cannot claim: \(error)")
             }
-            try? await Task.sleep(for: settings.pollInterval * Double(min(1 << failures, 8)))
+            try? await Task.sleep(for: settings.pollInterval * Double(1 << min(failures, 3)))
         }
     }
 
     /// Tells the server the daemon lives and which tasks it runs; stops the tasks
     /// the server says were cancelled.
-    private func heartbeats(_ running: RunningTasks) async {
+    private func heartbeats(_ running: RunningTasks, _ daemonID: DaemonID) async {
         while !Task.isCancelled {
             let payload = HeartbeatPayload(
-                daemonID: settings.daemonID, agentID: settings.agentID, currentTasks: .ids(running.ids))
+                daemonID: daemonID.value, agentID: settings.agentID, currentTasks: .ids(running.ids))
             do {
                 for id in try await api.heartbeat(payload) {
                     logger.info("cancelled on the server", metadata: ["task": "\(id)"])
@@ -110,6 +130,16 @@ public struct Daemon: Sendable {
             }
             try? await Task.sleep(for: settings.heartbeatInterval)
         }
+    }
+}
+
+/// The id the daemon registered with, which a later registration may change.
+final class DaemonID: Sendable {
+    private let id: Mutex<String>
+    init(_ value: String) { id = Mutex(value) }
+    var value: String {
+        get { id.withLock { $0 } }
+        set { id.withLock { $0 = newValue } }
     }
 }
 

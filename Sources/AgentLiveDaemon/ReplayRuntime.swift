@@ -14,26 +14,6 @@ public struct ReplayRuntime: AgentRuntime {
         self.speed = speed
     }
 
-    public enum Format: Sendable, Equatable {
-        case claude, codex
-
-        /// Told apart by the first event's type.
-        init?(firstLine: String) {
-            switch jsonObject(firstLine)?["type"]?.string {
-            case "system", "assistant", "user", "stream_event", "result": self = .claude
-            case let type? where type.hasPrefix("thread.") || type.hasPrefix("turn.") || type.hasPrefix("item."): self = .codex
-            default: return nil
-            }
-        }
-
-        func parser() -> any SessionParser {
-            switch self {
-            case .claude: ClaudeStreamParser()
-            case .codex: CodexEventParser()
-            }
-        }
-    }
-
     public struct UnknownFormat: Error, CustomStringConvertible {
         public var description: String { "not a Claude Code stream-json or Codex exec --json session" }
     }
@@ -45,12 +25,13 @@ public struct ReplayRuntime: AgentRuntime {
         let lines = try Data(contentsOf: session).split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
         let delays = (try? String(contentsOf: Self.timingFile(for: session), encoding: .utf8))?
             .split(whereSeparator: \.isNewline).compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? []
-        guard let first = lines.first, let format = Format(firstLine: first) else { throw UnknownFormat() }
+        guard let first = lines.first, let format = SessionFormat(firstLine: first) else { throw UnknownFormat() }
         var parser = format.parser()
         var reading = ProcessRuntime.Reading()
         for (index, line) in lines.enumerated() {
             if index < delays.count, delays[index] > 0, speed > 0 {
-                try await Task.sleep(for: .milliseconds(Double(delays[index]) / speed))
+                // An hour at most: a huge delay or a tiny speed must not overflow Duration.
+                try await Task.sleep(for: .milliseconds(min(Double(delays[index]) / speed, 3_600_000)))
             }
             for event in parser.parse(line: line) { await reading.note(event, emit) }
         }

@@ -126,7 +126,7 @@ struct TaskRunner: Sendable {
                 return false
             } catch {
                 // A batch the server refuses for good: dropping it is the only way on.
-                logger.error("the server refused a batch: \(error)", metadata: ["seqs": "\(batch.first!.seq)...\(batch.last!.seq)"])
+                logger.error("the server refused a batch: \(error)", metadata: ["seqs": "\(batch.first?.seq ?? 0)...\(batch.last?.seq ?? 0)"])
                 buffer.removeFirst(batch.count)
             }
         }
@@ -159,7 +159,8 @@ struct TaskRunner: Sendable {
             }
         }.result
         switch result {
-        case .success: logger.info("task ended", metadata: ["outcome": "\(outcome)"])
+        // The outcome's text is the agent's: its status only, never its output.
+        case .success: logger.info("task ended", metadata: ["outcome": "\(outcome.status)"])
         case .failure(DaemonAPIError.taskNotActive): logger.info("task had already ended on the server")
         case .failure(let error): logger.error("cannot report the end of the task: \(error)")
         }
@@ -171,5 +172,14 @@ extension Logger {
         var logger = self
         logger[metadataKey: key] = "\(value)"
         return logger
+    }
+}
+
+extension Outcome {
+    var status: String {
+        switch self {
+        case .completed: "completed"
+        case .failed: "failed"
+        }
     }
 }

@@ -49,7 +49,8 @@ struct DaemonCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        var logger = Logger(label: "agentlive.daemon") { StreamLogHandler.standardError(label: $0) }
+        // Logged values come from the server and the agent: escaped, so none forges a line.
+        var logger = Logger(label: "agentlive.daemon") { EscapingLogHandler(StreamLogHandler.standardError(label: $0)) }
         logger.logLevel = environment["AGENTLIVE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let home = FileManager.default.homeDirectoryForCurrentUser.path
         let file = try loadFile(config ?? environment["AGENTLIVE_DAEMON_CONFIG"] ?? "\(home)/.config/agentlive/daemon.json",
@@ -80,7 +81,9 @@ struct DaemonCommand: AsyncParsableCommand {
             agentRuntime = ReplayRuntime(session: URL(fileURLWithPath: session), speed: speed)
         }
 
-        var settings = Daemon.Settings(daemonID: try daemonID(in: stateDir), agentID: agent)
+        let identity = DaemonIdentity(stateDirectory: stateDir, server: server, token: token)
+        var settings = Daemon.Settings(daemonID: try identity.load(), agentID: agent)
+        settings.newDaemonID = { try identity.renew() }
         settings.maxTasks = maxTasks ?? environment["AGENTLIVE_MAX_TASKS"].flatMap(Int.init) ?? file.maxTasks ?? 1
         settings.once = once
         settings.heartbeatInterval = .milliseconds(Int(heartbeatInterval * 1000))
@@ -104,19 +107,5 @@ struct DaemonCommand: AsyncParsableCommand {
             return FileSettings()
         }
         return try JSONDecoder().decode(FileSettings.self, from: data)
-    }
-
-    /// The daemon keeps its id across restarts, so the server sees one daemon.
-    private func daemonID(in stateDir: URL) throws -> String {
-        let file = stateDir.appendingPathComponent("daemon-id")
-        if let text = try? String(contentsOf: file, encoding: .utf8),
-            let id = UUID(uuidString: text.trimmingCharacters(in: .whitespacesAndNewlines))
-        {
-            return id.uuidString.lowercased()
-        }
-        try FileManager.default.createDirectory(at: stateDir, withIntermediateDirectories: true)
-        let id = UUID().uuidString.lowercased()
-        try id.write(to: file, atomically: true, encoding: .utf8)
-        return id
     }
 }

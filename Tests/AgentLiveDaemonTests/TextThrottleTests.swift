@@ -49,10 +49,61 @@ struct ManualInstant: InstantProtocol, Sendable {
 
     @Test func textWaitsForTheIntervalThenGoesOnATick() {
         var throttle = TextThrottle<ManualInstant>(interval: .milliseconds(500))
-        #expect(throttle.receive(.text("a"), at: zero) == [])
+        #expect(throttle.receive(.text("a\n"), at: zero) == [])
         #expect(throttle.tick(at: zero.advanced(by: .milliseconds(499))) == [])
-        #expect(throttle.tick(at: zero.advanced(by: .milliseconds(500))) == [.text("a")])
+        #expect(throttle.tick(at: zero.advanced(by: .milliseconds(500))) == [.text("a\n")])
         #expect(throttle.tick(at: zero.advanced(by: .seconds(5))) == [])
         #expect(throttle.flush() == [])
+    }
+}
+
+@Suite struct SecretsAcrossFlushesTests {
+    let zero = ManualInstant(offset: .zero)
+    let redactor = try! Redactor()
+
+    static let texts = [
+        "Found it.\nexport GITHUB_TOKEN=ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8 in .env\nNext line.",
+        "curl -H 'Authorization: Bearer abc123def456ghi' https://api.example.com\n",
+        "the key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1\nKUpRKfFLfRYC9AIKjbJTWit+Cqvj\n-----END RSA PRIVATE KEY-----\ndone",
+        "mysql -u root -pS3cretPw shop; echo ok",
+    ]
+
+    /// The text cut in two at every position, each part flushed by a timer: what is
+    /// sent, each part redacted on its own, is what redacting the whole gives.
+    @Test(arguments: texts)
+    func aSecretSplitAtAnyPositionByATimedFlushIsStillRedacted(text: String) {
+        let scalars = Array(text.unicodeScalars)
+        let whole = redactor.redact(text)
+        for cut in 1..<scalars.count {
+            var throttle = TextThrottle<ManualInstant>(interval: .milliseconds(500))
+            var sent: [String] = []
+            for case .text(let part) in throttle.receive(.text(String(String.UnicodeScalarView(scalars[..<cut]))), at: zero) {
+                sent.append(redactor.redact(part))
+            }
+            for case .text(let part) in throttle.tick(at: zero.advanced(by: .seconds(1))) { sent.append(redactor.redact(part)) }
+            for case .text(let part) in throttle.receive(.text(String(String.UnicodeScalarView(scalars[cut...]))), at: zero.advanced(by: .seconds(2))) {
+                sent.append(redactor.redact(part))
+            }
+            for case .text(let part) in throttle.tick(at: zero.advanced(by: .seconds(3))) { sent.append(redactor.redact(part)) }
+            for case .text(let part) in throttle.flush() { sent.append(redactor.redact(part)) }
+            #expect(sent.joined() == whole, "cut at \(cut)")
+        }
+    }
+
+    @Test func completeLinesGoOnTimeAndTheLineBeingWrittenWaits() {
+        var throttle = TextThrottle<ManualInstant>(interval: .milliseconds(500))
+        #expect(throttle.receive(.text("first line\nsecond li"), at: zero) == [])
+        #expect(throttle.tick(at: zero.advanced(by: .milliseconds(500))) == [.text("first line\n")])
+        #expect(throttle.tick(at: zero.advanced(by: .milliseconds(900))) == [])
+        #expect(throttle.receive(.text("ne\n"), at: zero.advanced(by: .milliseconds(1000))) == [.text("second line\n")])
+        #expect(throttle.flush() == [])
+    }
+
+    @Test func aHeldLineGoesOnceTheAgentsTextHasBeenQuietForTheHoldLimit() {
+        var throttle = TextThrottle<ManualInstant>(interval: .milliseconds(500))
+        #expect(throttle.maxHold == .seconds(2))
+        #expect(throttle.receive(.text("Thinking"), at: zero) == [])
+        #expect(throttle.tick(at: zero.advanced(by: .milliseconds(1999))) == [])
+        #expect(throttle.tick(at: zero.advanced(by: .milliseconds(2000))) == [.text("Thinking")])
     }
 }

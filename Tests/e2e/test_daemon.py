@@ -24,30 +24,52 @@ FIELDS = ("type", "tool", "call_id", "input", "output", "is_error", "content")
 
 
 # ---------------------------------------------------------------- redaction
-# A port of Sources/AgentLiveDaemon/Redactor.swift (NSRegularExpression/ICU) to Python `re`.
-# The patterns use nothing whose meaning differs between the two dialects for the
-# fixtures' text (\b, \s, [\s\S]*?, (?i), lookahead), so the comparison below is exact.
+# A port of Sources/AgentLiveOutput/SecretPatterns.swift and Redactor.swift (ICU) to
+# Python `re`. The patterns use nothing whose meaning differs between the two dialects
+# for the fixtures' text (\b, \s, bounded and possessive repetition, (?i), (?m),
+# lookahead), so the comparison below is exact.
 
 REDACTED = "[redacted]"
-DEFAULT_PATTERNS = [re.compile(p) for p in (
-    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----",
-    r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
-    r"\bgh[pousr]_[A-Za-z0-9]{36,}\b",
-    r"\bgithub_pat_[A-Za-z0-9_]{22,}\b",
-    r"\bglpat-[A-Za-z0-9_-]{20,}\b",
-    r"\bsk-ant-[A-Za-z0-9_-]{20,}",
-    r"\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_-]{20,}",
-    r"\bxox[abposr]-[A-Za-z0-9-]{10,}",
-    r"\bAIza[0-9A-Za-z_-]{35}\b",
-    r"\b[rs]k_(?:live|test)_[0-9A-Za-z]{16,}\b",
-    r"\bal[uds]_[0-9a-f]{32}_[0-9a-f]{48}\b",
-    r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+TOKEN_PATTERNS = [re.compile(p) for p in (
+    r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----(?:[A-Za-z0-9+/=\s:,.\\-]{0,65536}?-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----|[A-Za-z0-9+/=\s:,.\\-]{0,65536})",
+    r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}",
+    r"\bgh[pousr]_[A-Za-z0-9]{30,255}",
+    r"\bgithub_pat_[A-Za-z0-9_]{22,255}",
+    r"(?<![A-Za-z0-9_-])glpat-[A-Za-z0-9_-]{20,255}",
+    r"(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,255}",
+    r"(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,255}",
+    r"(?<![A-Za-z0-9_-])xox[abposre]-[A-Za-z0-9-]{10,255}",
+    r"(?<![A-Za-z0-9_-])xapp-[A-Za-z0-9-]{10,255}",
+    r"\bnpm_[A-Za-z0-9]{36,255}",
+    r"\bhf_[A-Za-z0-9]{30,255}",
+    r"(?<![A-Za-z0-9_-])pypi-AgE[A-Za-z0-9_-]{50,1024}",
+    r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}",
+    r"\b[rs]k_(?:live|test)_[0-9A-Za-z]{16,255}",
+    r"\bwhsec_[A-Za-z0-9+/=]{24,255}",
+    r"(?<![A-Za-z0-9_-])SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}",
+    r"\bdop_v1_[a-f0-9]{64}",
+    r"\bshp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}",
+    r"\bal[uds]_[0-9a-f]{32}_[0-9a-f]{48}",
+    r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,1024}+\.eyJ[A-Za-z0-9_-]{8,16384}+\.[A-Za-z0-9_-]{8,2048}+",
 )]
-ASSIGNMENT = re.compile(
-    r"""(?i)\b([A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)[A-Za-z0-9_.-]*)"""
-    r"""(["']?\s*=\s*|["']?\s*:\s*(?=["']))("[^"\n]*"|'[^'\n]*'|[^\s"',;]+)""")
-# Redactor.contextual: groups 1 and 2 stay, group 3 goes; applied in this order.
-CONTEXTUAL = [ASSIGNMENT, re.compile(r"([a-z][a-z0-9+.-]*://)([^/\s:@]+:)([^@\s/]+)(?=@)")]
+_NAMES = r"(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth[_-]?key)"
+_VALUE = r"""(?:"[^"\n]{0,4096}"|'[^'\n]{0,4096}'|[^\s"',;]{1,4096})"""
+# SecretPatterns.contexts: the first `kept` groups stay, the secret after them goes.
+CONTEXTS = [(re.compile(p), kept) for p, kept in (
+    (r"""(?i)\b((?:proxy-)?authorization["']?[ \t]{0,10}[:=][ \t]{0,10}["']?)([^\s"'][^\n\r"']{0,4095})""", 1),
+    (r"""(?i)\b((?:set-)?cookie["']?[ \t]{0,10}:[ \t]{0,10}["']?)([^\s"'][^\n\r"']{0,4095})""", 1),
+    (r"(?i)\b(bearer[ \t]{1,10})(?=[A-Za-z._~+/=-]{0,4096}[0-9])([A-Za-z0-9._~+/=-]{8,4096})", 1),
+    (r"(?i)(" + _NAMES + r"""[A-Za-z0-9_.-]{0,40}+)(["']?[ \t]{0,10}=[ \t]{0,10}|["']?[ \t]{0,10}:[ \t]{0,10}(?=["']))""" + _VALUE, 2),
+    (r"""(?im)^([ \t]{0,40}[A-Za-z0-9_.-]{0,40}(?:password|passwd|passphrase|secret)[A-Za-z0-9_.-]{0,40}[ \t]{0,10}:[ \t]{1,10})([^\s#"'][^\n]{0,4095})""", 1),
+    (r"""(?im)((?:^|[^A-Za-z0-9_-])--?(?:[A-Za-z0-9]{1,20}+-){0,3}(?:password|passwd|passphrase|token|secret|api-?key|access-?key|private-?key|credentials?|cookie)[A-Za-z0-9-]{0,30}+)(=|[ \t]{1,10})(?:"[^"\n]{0,4096}"|'[^'\n]{0,4096}'|[^\s"'-][^\s"']{0,4095})""", 2),
+    (r"""([ \t](?:-u|--user)(?:[ \t]{1,10}|=)["']?[^\s:"']{1,200}+:)([^\s"']{1,4096})""", 1),
+    (r"""\b((?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlshow|mysqlcheck|mysqlsh|mariadb|mariadb-dump)\b[^\n|;&]{0,200}?[ \t]-p)([^\s"']{1,4096}|"[^"\n]{0,4096}"|'[^'\n]{0,4096}')""", 1),
+    (r"\b(sshpass[ \t]{1,10}-p[ \t]{0,10})([^\s]{1,4096})", 1),
+    (r"(?i)([a-z][a-z0-9+.-]{0,15}+://)([^/\s:@]{1,100}+:)([^@\s/]{1,200}+)(?=@)", 2),
+)]
+SECRET_KEY_NAMES = {"pwd", "pass", "passwd", "auth", "pin"}
+SECRET_KEY_PARTS = ("password", "passphrase", "secret", "apikey", "accesskey", "privatekey", "authorization",
+                    "cookie", "credential", "sessionid")
 
 # The fake secrets of claude-long (a `git log -p` output): none may reach the server.
 SECRETS = [
@@ -60,23 +82,49 @@ SECRETS = [
 
 
 def redact(text):
+    """Redactor.redact: every rule on the text as it is; what any finds goes, overlapping
+    or touching findings as one replacement."""
     if text is None:
         return None
-    for pattern in DEFAULT_PATTERNS:
-        text = pattern.sub(REDACTED, text)
-    for pattern in CONTEXTUAL:
-        text = pattern.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
-    return text
+    secrets = []
+    for pattern in TOKEN_PATTERNS:
+        secrets += [(m.start(), m.end()) for m in pattern.finditer(text)]
+    for pattern, kept in CONTEXTS:
+        secrets += [(m.end(kept), m.end()) for m in pattern.finditer(text) if m.end() > m.end(kept)]
+    out, position, replaced = [], 0, False
+    for start, end in sorted(secrets, key=lambda s: s[0]):
+        if end <= position:
+            continue
+        if start > position or not replaced:
+            out += [text[position:start], REDACTED]
+            replaced = True
+        position = end
+    return "".join(out) + text[position:]
 
 
-def redact_value(value):
-    """Like MessageSanitizer.clean(JSONValue): every string, object keys too."""
-    if isinstance(value, str):
-        return redact(value)
+def names_secret(key):
+    """Redactor.namesSecret: a JSON key whose whole value is a secret."""
+    name = "".join(c for c in key.lower() if c.isalnum())
+    if name in SECRET_KEY_NAMES or any(part in name for part in SECRET_KEY_PARTS):
+        return True
+    return "token" in name and not name.endswith("tokens") and "tokenizer" not in name and "tokencount" not in name
+
+
+def redact_value(value, entirely=False):
+    """Like MessageSanitizer.clean(JSONValue): every string, object keys too; the whole
+    value of a key that names a secret; keys that redact alike numbered ` (2)`, ` (3)`."""
+    if isinstance(value, str) or (entirely and isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return REDACTED if entirely else redact(value)
     if isinstance(value, list):
-        return [redact_value(v) for v in value]
+        return [redact_value(v, entirely) for v in value]
     if isinstance(value, dict):
-        return {redact(k): redact_value(v) for k, v in value.items()}
+        out = {}
+        for k in sorted(value):  # Swift sorts by unicode scalars; Python by code points: the same
+            key, n = redact(k), 2
+            while key in out:
+                key, n = f"{redact(k)} ({n})", n + 1
+            out[key] = redact_value(value[k], entirely or names_secret(k))
+        return out
     return value
 
 
@@ -196,8 +244,12 @@ class DaemonProc:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return f"--- daemon log ({' '.join(self.cmd)}):\n{text[-4000:]}"
 
+    def id_file(self):
+        """The daemon's id file: one per server and token (daemon-id-<hash>)."""
+        return next(self.state_dir.glob("daemon-id-*"), None)
+
     def daemon_id(self):
-        return (self.state_dir / "daemon-id").read_text().strip()
+        return self.id_file().read_text().strip()
 
     def wait(self, timeout, what="the daemon to exit"):
         try:
@@ -443,7 +495,7 @@ def test_registers_online_with_its_runtimes(world, daemons):
                 label="register")
 
     def row():
-        if not (d.state_dir / "daemon-id").exists():
+        if d.id_file() is None:
             return None
         out = sql("select workspace_slug || '|' || online || '|' || runtimes::text "
                   f"from agentlive.daemons where id = {lit(d.daemon_id())}")
