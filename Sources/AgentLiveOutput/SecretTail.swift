@@ -4,22 +4,45 @@ import Foundation
 /// begins: text before it is complete for redaction, text after it must wait for
 /// what comes next (TextThrottle holds it back from a timed flush).
 ///
-/// Redaction rules see one line at a time, but for private key blocks. So the tail
-/// is the line not yet ended, and an open `-----BEGIN` block with all that follows.
-/// Both are bounded: a line longer than `maxLineBytes` holds back only its last
-/// word (a secret in a line that long, split with its context on the line before,
-/// can escape), and a block longer than `maxBlockBytes` is no private key.
+/// Redaction rules see one line at a time, but for private key blocks. A secret
+/// with its context (`--password x`, `Authorization: Bearer x`, `KEY=x`) spans a
+/// few words, and a token none: so the tail is the last `heldWords` words of a
+/// line of prose not yet ended, the whole line when it looks like configuration or
+/// code (a quote, a brace or `=` in it: a JSON or shell value may hold spaces) or
+/// names a secret, and an open `-----BEGIN` block with all that follows.
+/// Prose thus streams a few words behind the agent instead of a line behind.
+/// All are bounded: a tail longer than `maxLineBytes` holds back only its last
+/// word, and a block longer than `maxBlockBytes` is no private key.
 enum SecretTail {
     static let maxLineBytes = 4096
     static let maxBlockBytes = 64 << 10
+    static let heldWords = 8
 
     static func start(in text: String) -> String.Index {
         let scalars = text.unicodeScalars
         var start = text.endIndex
-        // The line not yet ended.
+        // The line not yet ended, or its last words.
         let lineStart = scalars.lastIndex(of: "\n").map(scalars.index(after:)) ?? text.startIndex
-        if text.utf8.distance(from: lineStart, to: text.endIndex) <= maxLineBytes {
-            start = lineStart
+        var tailStart = lineStart
+        if isProse(text[lineStart...]) {
+            var words = 0
+            var index = text.endIndex
+            while index > lineStart {
+                let before = scalars.index(before: index)
+                if scalars[before].properties.isWhitespace, index < text.endIndex,
+                    !scalars[index].properties.isWhitespace
+                {
+                    words += 1
+                    if words == heldWords {
+                        tailStart = index
+                        break
+                    }
+                }
+                index = before
+            }
+        }
+        if text.utf8.distance(from: tailStart, to: text.endIndex) <= maxLineBytes {
+            start = tailStart
         } else if let space = scalars[lineStart...].lastIndex(where: { $0.properties.isWhitespace }) {
             let wordStart = scalars.index(after: space)
             if text.utf8.distance(from: wordStart, to: text.endIndex) <= maxLineBytes { start = wordStart }
@@ -35,4 +58,13 @@ enum SecretTail {
         }
         return start
     }
+
+    /// A line that neither looks like configuration or code nor names a secret.
+    static func isProse(_ line: Substring) -> Bool {
+        if line.unicodeScalars.contains(where: { "\"'`{=".unicodeScalars.contains($0) }) { return false }
+        let lower = line.lowercased()
+        return !secretWords.contains { lower.contains($0) }
+    }
+
+    static let secretWords = ["pass", "secret", "token", "key", "auth", "bearer", "cookie", "credential", "-p"]
 }

@@ -66,6 +66,8 @@ struct ManualInstant: InstantProtocol, Sendable {
         "curl -H 'Authorization: Bearer abc123def456ghi' https://api.example.com\n",
         "the key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1\nKUpRKfFLfRYC9AIKjbJTWit+Cqvj\n-----END RSA PRIVATE KEY-----\ndone",
         "mysql -u root -pS3cretPw shop; echo ok",
+        #"Config: {"db": {"password": "correct horse battery staple and more words"}, "user": "x"} saved."#,
+        "Then run it with --password s3cr3t-Value-here and all the other flags we need now.",
     ]
 
     /// The text cut in two at every position, each part flushed by a timer: what is
@@ -97,6 +99,18 @@ struct ManualInstant: InstantProtocol, Sendable {
         #expect(throttle.tick(at: zero.advanced(by: .milliseconds(900))) == [])
         #expect(throttle.receive(.text("ne\n"), at: zero.advanced(by: .milliseconds(1000))) == [.text("second line\n")])
         #expect(throttle.flush() == [])
+    }
+
+    @Test("Prose streams a few words behind the agent, not a line behind; an open quote holds the line")
+    func proseIsHeldOnlyByItsLastWords() {
+        var throttle = TextThrottle<ManualInstant>(interval: .milliseconds(500))
+        let words = (1...20).map { "word\($0)" }
+        #expect(throttle.receive(.text(words.joined(separator: " ")), at: zero) == [])
+        #expect(throttle.tick(at: zero.advanced(by: .milliseconds(500))) == [.text(words[..<12].joined(separator: " ") + " ")])
+        #expect(throttle.flush() == [.text(words[12...].joined(separator: " "))])
+        let quoted = #"{"password": "a b c d e f g h i j k l"#
+        #expect(throttle.receive(.text(quoted), at: zero) == [])
+        #expect(throttle.tick(at: zero.advanced(by: .milliseconds(500))) == [])
     }
 
     @Test func aHeldLineGoesOnceTheAgentsTextHasBeenQuietForTheHoldLimit() {
