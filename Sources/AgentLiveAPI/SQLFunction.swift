@@ -1,9 +1,9 @@
 /// A function of schema `agentlive` that the API calls, with its argument types.
 /// The call casts every argument to its type, so PostgreSQL resolves exactly this
 /// signature, and a test holds every signature here to `pg_proc`.
-struct SQLFunction: Sendable, Hashable, CustomStringConvertible {
-    let name: String
-    let arguments: [String]
+public struct SQLFunction: Sendable, Hashable, CustomStringConvertible {
+    public let name: String
+    public let arguments: [String]
 
     init(_ name: String, _ arguments: String...) {
         self.name = name
@@ -11,7 +11,7 @@ struct SQLFunction: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `agentlive.api_me(uuid)`: what `to_regprocedure` takes.
-    var description: String { "agentlive.\(name)(\(arguments.joined(separator: ", ")))" }
+    public var description: String { "agentlive.\(name)(\(arguments.joined(separator: ", ")))" }
 
     /// `select agentlive.api_me($1::uuid)`.
     var callSQL: String {
@@ -48,7 +48,7 @@ struct SQLFunction: Sendable, Hashable, CustomStringConvertible {
     static let complete = SQLFunction("api_complete", "uuid", "uuid", "uuid", "text", "text", "text", "jsonb")
     static let fail = SQLFunction("api_fail", "uuid", "uuid", "uuid", "text", "text", "jsonb")
 
-    static let all: [SQLFunction] = [
+    public static let all: [SQLFunction] = [
         token, touchToken, login, logout, me, agents, issues, createIssue, issue, assign, activeTask, activeTasks,
         timeline, createComment, task, cancel, retry, messages, register, heartbeat, claim, start, progress, ingest,
         complete, fail,

@@ -197,8 +197,6 @@ final class FuzzDatabase: SQLDatabase {
     }()
 
     /// The calls whose parameter at this index is a JSON document.
-    static let jsonParameters = ["agentlive.api_register(": 3, "agentlive.api_heartbeat(": 2]
-
     static func holdsNUL(_ value: Any) -> Bool {
         switch value {
         case let string as String: return string.utf8.contains(0)
@@ -246,12 +244,17 @@ final class FuzzDatabase: SQLDatabase {
         for case let parameter? in parameters where parameter.utf8.contains(0) {
             fatalError("a NUL reaches PostgreSQL (libpq would cut the value there): \(sql) \(parameter.debugDescription)")
         }
-        for (function, index) in Self.jsonParameters where sql.contains(function) {
-            guard index < parameters.count, let document = parameters[index],
-                let value = try? JSONSerialization.jsonObject(with: Data(document.utf8), options: .fragmentsAllowed)
-            else { fatalError("\(function) gets a parameter that is not JSON: \(parameters)") }
+        // Every jsonb argument of the function called, as SQLFunction types it, is JSON (or NULL).
+        let function = SQLFunction.all.first { sql.contains("agentlive.\($0.name)(") }
+        guard function.map({ $0.arguments.count == parameters.count }) ?? true else {
+            fatalError("\(sql) gets \(parameters.count) parameters")
+        }
+        for (index, type) in (function?.arguments ?? []).enumerated() where type == "jsonb" {
+            guard let document = parameters[index] else { continue }
+            guard let value = try? JSONSerialization.jsonObject(with: Data(document.utf8), options: .fragmentsAllowed)
+            else { fatalError("\(sql) gets a parameter that is not JSON: \(parameters)") }
             // jsonb refuses an escaped NUL anywhere.
-            guard !Self.holdsNUL(value) else { fatalError("\(function) gets a \\u0000 jsonb would refuse: \(parameters)") }
+            guard !Self.holdsNUL(value) else { fatalError("\(sql) gets a \\u0000 jsonb would refuse: \(parameters)") }
         }
         if sql.contains("agentlive.api_token(") {
             guard let id = parameters.first ?? nil, let row = Self.tokens[id] else {

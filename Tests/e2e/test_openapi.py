@@ -22,7 +22,7 @@ OPERATIONS = {(m.upper(), path): op for path, item in SPEC["paths"].items()
 CODES = {
     400: {"invalid_json", "invalid_field", "invalid_query"},
     401: {"unauthorized", "invalid_credentials"},
-    403: {"forbidden"},
+    403: {"forbidden", "cross_origin"},
     404: {"not_found", "issue_not_found", "task_not_found", "agent_not_found", "daemon_not_found",
           "workspace_not_found"},
     405: {"method_not_allowed"},
