@@ -9,6 +9,9 @@ import HTTPTypes
 public struct APIResponse: Sendable {
     public var head: HTTPResponse
     public var body: [UInt8]
+    /// The index in `Router.routes` of the route that answered; nil when no
+    /// route matched (404, 405). For metrics.
+    public var route: Int?
 
     public init(status: HTTPResponse.Status, headerFields: HTTPFields = [:], body: [UInt8] = []) {
         head = HTTPResponse(status: status, headerFields: headerFields)

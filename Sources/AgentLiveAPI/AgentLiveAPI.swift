@@ -11,6 +11,8 @@ public final class AgentLiveAPI {
     let database: any SQLDatabase
     let logger: Logger
     private var outage = OutageLog()
+    /// Counted for metrics (the worker's scoreboard slot); nothing by default.
+    public var events = APIEvents()
 
     public init(configuration: APIConfiguration, database: any SQLDatabase, logger: Logger) {
         self.configuration = configuration
@@ -20,8 +22,10 @@ public final class AgentLiveAPI {
 
     public func respond(to request: APIRequest) -> APIResponse {
         var response: APIResponse
+        var route: Int?
         do {
             let match = try Router.match(method: request.head.method, path: request.path)
+            route = Router.index(of: match.endpoint)
             try BrowserOrigin.check(request, publicOrigin: configuration.publicOrigin)
             response = try handle(match.endpoint, request, match.parameters)
         } catch {
@@ -31,6 +35,7 @@ public final class AgentLiveAPI {
             response = error.response
         }
         if request.head.method == .head { response.body = [] }
+        response.route = route
         return response
     }
 
@@ -58,8 +63,10 @@ public final class AgentLiveAPI {
         } catch {
             let mapped = APIError(error)
             if mapped == .databaseUnavailable {
+                events.databaseError(true)
                 databaseUnavailable(error)
             } else if mapped.status.code >= 500 {
+                events.databaseError(false)
                 logger.error("database: \(error)")
             }
             throw mapped

@@ -211,7 +211,9 @@ extension AgentLiveAPI {
         }
         let body = try RequestBody.jsonObject(from: request)
         let columns = try MessageValidator(configuration: configuration, taskID: task).validate(body)
-        return try document(.ok, .ingest, [.text(token.id), .binary(token.digest), .text(task)] + columns.parameters)
+        let response = try document(.ok, .ingest, [.text(token.id), .binary(token.digest), .text(task)] + columns.parameters)
+        events.messagesIngested(APIEvents.accepted(in: response.body))
+        return response
     }
 
     // MARK: - Daemons

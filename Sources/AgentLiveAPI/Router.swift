@@ -53,6 +53,14 @@ public enum Router {
         Route(method: .post, pattern: "/api/daemon/tasks/{id}/fail", endpoint: .fail),
     ]
 
+    /// An endpoint's index in `routes` (each endpoint has one route).
+    public static func index(of endpoint: Endpoint) -> Int? {
+        indexes[endpoint]
+    }
+
+    private static let indexes: [Endpoint: Int] = Dictionary(
+        uniqueKeysWithValues: routes.enumerated().map { ($0.element.endpoint, $0.offset) })
+
     public struct Match: Equatable {
         public var endpoint: Endpoint
         /// The `{id}` segments, in order, percent-decoded.

@@ -14,10 +14,18 @@ public struct FastCGIWorker {
     /// `body` is nil when the request's body exceeded `maxBodyBytes` (it is not read);
     /// `parameters` holds what the head does not (the client's address).
     public typealias Handler = (_ head: HTTPRequest, _ body: [UInt8]?, _ parameters: FastCGIParameters) -> (HTTPResponse, [UInt8])
+    /// A handler that also says which route answered (an index of the
+    /// scoreboard layout's route table; nil: `other`).
+    public typealias RoutedHandler = (_ head: HTTPRequest, _ body: [UInt8]?, _ parameters: FastCGIParameters) -> (
+        HTTPResponse, [UInt8], route: Int?
+    )
 
     public var listenFD: Int32
     public var maxBodyBytes: Int
     public var logger: Logger
+    /// Where the worker counts its requests and shows busy/idle, under a
+    /// supervisor that serves metrics.
+    public var slot: WorkerSlot?
 
     public init(listenFD: Int32 = 0, maxBodyBytes: Int, logger: Logger) {
         self.listenFD = listenFD
@@ -26,6 +34,13 @@ public struct FastCGIWorker {
     }
 
     public func run(_ handler: Handler) {
+        run(routed: { head, body, parameters in
+            let (response, responseBody) = handler(head, body, parameters)
+            return (response, responseBody, nil)
+        })
+    }
+
+    public func run(routed handler: RoutedHandler) {
         var waitMask = ShutdownSignal.install()
         // A request allocates and frees a few copies of its body. By default glibc
         // hands the freed top of the heap back once it exceeds 128 KiB and faults
@@ -41,6 +56,7 @@ public struct FastCGIWorker {
         FCGX_Init()
         var request = FCGX_Request()
         FCGX_InitRequest(&request, listenFD, FCGI_FAIL_ACCEPT_ON_INTR)
+        slot?.set(.idle)
         logger.info("worker ready", metadata: ["pid": "\(getpid())"])
         while !ShutdownSignal.isRequested {
             // The stop signals can interrupt only this wait. The timeout is a
@@ -55,22 +71,30 @@ public struct FastCGIWorker {
                 if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { usleep(10_000) }
                 continue
             }
-            serve(&request, handler)
+            slot?.set(.busy)
+            let started = ContinuousClock.now
+            let (status, route) = serve(&request, handler)
             FCGX_Finish_r(&request)
+            if let slot {
+                slot.record(route: route ?? slot.layout.otherRoute, status: status, duration: .now - started)
+                slot.set(.idle)
+            }
         }
         logger.info("worker stopping", metadata: ["pid": "\(getpid())"])
     }
 
-    private func serve(_ request: inout FCGX_Request, _ handler: Handler) {
+    /// Answers one request; returns its status and route.
+    private func serve(_ request: inout FCGX_Request, _ handler: RoutedHandler) -> (status: Int, route: Int?) {
         let parameters = FastCGIParameters(request.envp)
         guard let head = parameters.httpRequest else {
             write(HTTPResponse(status: .badRequest), [], to: request.out)
-            return
+            return (400, nil)
         }
         let length = parameters["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0
         let body = length > maxBodyBytes ? nil : readBody(length, from: request.in)
-        let (response, responseBody) = handler(head, body, parameters)
+        let (response, responseBody, route) = handler(head, body, parameters)
         write(response, responseBody, to: request.out)
+        return (response.status.code, route)
     }
 
     private func readBody(_ length: Int, from stream: UnsafeMutablePointer<FCGX_Stream>?) -> [UInt8] {

@@ -28,6 +28,9 @@ public struct Supervisor {
     public var executable: String = Supervisor.currentExecutable()
     public var gracePeriod: Duration = .seconds(10)
     public var logger: Logger
+    /// The scoreboard workers count in (--metrics-listen): each worker gets a
+    /// slot and the scoreboard's descriptor as `--scoreboard-fd FD --scoreboard-slot N`.
+    public var metrics: PoolMetrics?
 
     public init(workers: Int, listenFD: Int32, workerCommand: [String], logger: Logger) {
         self.workers = workers
@@ -106,11 +109,24 @@ public struct Supervisor {
             logger.log(
                 level: expected ? .info : .warning, "worker exited",
                 metadata: ["pid": "\(pid)", "status": "\(exitStatus)"])
+            metrics?.exited(pid, restarted: !expected && state.running[pid] != nil)
             state.exited(pid, at: .now)
         }
     }
 
     private func spawnWorker() -> pid_t? {
+        guard let metrics else { return spawnWorker(arguments: workerCommand) }
+        guard let slot = metrics.takeSlot() else {
+            logger.warning("every metrics scoreboard slot is taken: this worker is not counted")
+            return spawnWorker(arguments: workerCommand)
+        }
+        let pid = spawnWorker(
+            arguments: workerCommand + ["--scoreboard-fd", String(metrics.scoreboard.fd), "--scoreboard-slot", String(slot)])
+        metrics.spawned(pid, slot: slot)
+        return pid
+    }
+
+    private func spawnWorker(arguments: [String]) -> pid_t? {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -133,7 +149,7 @@ public struct Supervisor {
 
         var environment = ProcessInfo.processInfo.environment
         environment[Self.parentVariable] = String(getpid())
-        let argv = workerCommand.map { strdup($0) } + [nil]
+        let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             argv.forEach { free($0) }

@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <sys/select.h>
 #include <signal.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 // prctl is variadic, which Swift cannot call: a worker uses this to die with its
 // supervisor instead of serving on as an orphan.
@@ -36,5 +39,30 @@ static inline int agentlive_wait_readable(int fd, long timeout_ms, const sigset_
     FD_SET(fd, &readable);
     struct timespec timeout = { timeout_ms / 1000, (timeout_ms % 1000) * 1000000L };
     return pselect(fd + 1, &readable, NULL, NULL, &timeout, mask);
+}
+// The pool's scoreboard (Scoreboard.swift): counters in memory shared by the
+// supervisor and its workers. Each slot has one writer (its worker) and the
+// supervisor reads it while it runs, so each 64-bit word is read and written
+// whole (relaxed atomics: a scrape sees every word at some recent value).
+static inline void agentlive_word_add(uint64_t *word, uint64_t value) {
+    __atomic_fetch_add(word, value, __ATOMIC_RELAXED);
+}
+static inline void agentlive_word_store(uint64_t *word, uint64_t value) {
+    __atomic_store_n(word, value, __ATOMIC_RELAXED);
+}
+static inline uint64_t agentlive_word_load(const uint64_t *word) {
+    return __atomic_load_n(word, __ATOMIC_RELAXED);
+}
+
+// accept4 with SOCK_CLOEXEC (glibc declares accept4 only under _GNU_SOURCE): a
+// worker spawned meanwhile must not inherit a metrics connection.
+static inline int agentlive_accept_cloexec(int fd) {
+    return (int)syscall(SYS_accept4, fd, (void *)0, (void *)0, 02000000 /* SOCK_CLOEXEC */);
+}
+
+// memfd_create through syscall(): glibc declares memfd_create only under
+// _GNU_SOURCE. The descriptor is inherited by spawned workers (no MFD_CLOEXEC).
+static inline int agentlive_memfd(const char *name) {
+    return (int)syscall(SYS_memfd_create, name, 0u);
 }
 #endif

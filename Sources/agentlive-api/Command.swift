@@ -29,8 +29,12 @@ struct Environment {
     /// A libpq connection string or URI; empty means libpq's own defaults (PG* variables).
     var databaseURL: String { values["AGENTLIVE_DATABASE_URL"] ?? "" }
 
+    /// AGENTLIVE_LOG_FORMAT=json: one JSON object a line, for log shippers.
+    var logsJSON: Bool { values["AGENTLIVE_LOG_FORMAT"] == "json" }
+
     func logger(_ label: String) -> Logger {
-        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+        let json = logsJSON
+        var logger = Logger(label: label) { json ? JSONLogHandler(label: $0) as any LogHandler : StreamLogHandler.standardError(label: $0) }
         logger.logLevel = values["AGENTLIVE_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
         return logger
     }
@@ -70,10 +74,37 @@ struct Serve: ParsableCommand {
     @Option(help: "Listen backlog.")
     var backlog: Int32 = 1024
 
+    @Option(help: ArgumentHelp(
+        "Serve Prometheus metrics of the worker pool at GET /metrics on this loopback host:port, e.g. 127.0.0.1:9464.",
+        valueName: "host:port"))
+    var metricsListen: String?
+
+    @Flag(help: "Allow --metrics-listen on an address other than loopback (metrics are then open to the network).")
+    var metricsAllowNonLoopback = false
+
+    // A worker's slot of its supervisor's scoreboard (set by the supervisor).
+    @Option(name: .customLong("scoreboard-fd"), help: .hidden) var scoreboardFD: Int32?
+    @Option(name: .customLong("scoreboard-slot"), help: .hidden) var scoreboardSlot: Int?
+
     func validate() throws {
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be 1...256") }
+        if metricsListen != nil {
+            guard listen != nil || workers > 1 else {
+                throw ValidationError("--metrics-listen needs a pool: --listen, or --workers above 1")
+            }
+            _ = try metricsAddress()
+        }
         do {
             _ = try permissions()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func metricsAddress() throws -> MetricsAddress? {
+        guard let metricsListen else { return nil }
+        do {
+            return try MetricsAddress(metricsListen, allowNonLoopback: metricsAllowNonLoopback)
         } catch {
             throw ValidationError("\(error)")
         }
@@ -103,26 +134,64 @@ struct Serve: ParsableCommand {
                 logger.warning("every local user may connect to \(listen) (--socket-mode \(socketMode))")
             }
             ProcessTitle.set(Title.supervisor, name: Title.name)
-            throw ExitCode(Supervisor(workers: workers, listenFD: fd, workerCommand: workerCommand, logger: logger).run())
+            throw ExitCode(try supervisor(listenFD: fd, workerCommand: workerCommand, logger: logger).run())
         }
         if workers > 1 {
             ProcessTitle.set(Title.supervisor, name: Title.name)
-            throw ExitCode(Supervisor(workers: workers, listenFD: 0, workerCommand: workerCommand, logger: logger).run())
+            throw ExitCode(try supervisor(listenFD: 0, workerCommand: workerCommand, logger: logger).run())
         }
         Supervisor.bindToSupervisor()
         ProcessTitle.set(Title.worker, name: Title.name)
         let configuration = APIConfiguration(environment: environment.values)
         let database = LibPQConnection(conninfo: environment.databaseURL)
         let api = AgentLiveAPI(configuration: configuration, database: database, logger: logger)
+        let slot = scoreboardSlot(logger: logger)
+        if let slot { api.events = WorkerMetrics.events(slot) }
         do {
             try database.ensureConnected()
         } catch {
             // Not fatal: requests answer 503 until the database is back.
             api.databaseUnavailable(error)
         }
-        FastCGIWorker(listenFD: 0, maxBodyBytes: configuration.maxBodyBytes, logger: logger).run { head, body, parameters in
+        var worker = FastCGIWorker(listenFD: 0, maxBodyBytes: configuration.maxBodyBytes, logger: logger)
+        worker.slot = slot
+        worker.run(routed: { head, body, parameters in
             let response = api.respond(to: APIRequest(head: head, body: body, remoteAddress: parameters.remoteAddress))
-            return (response.head, response.body)
+            return (response.head, response.body, response.route)
+        })
+    }
+
+    /// The pool's supervisor, serving metrics when --metrics-listen is given.
+    func supervisor(listenFD: Int32, workerCommand: [String], logger: Logger) throws -> Supervisor {
+        var supervisor = Supervisor(workers: workers, listenFD: listenFD, workerCommand: workerCommand, logger: logger)
+        guard let address = try metricsAddress() else { return supervisor }
+        do {
+            // Room for a reload's replacements while the old workers finish,
+            // and a second reload meanwhile.
+            let scoreboard = try Scoreboard.create(layout: WorkerMetrics.layout, slots: workers * 4)
+            let metrics = PoolMetrics(scoreboard: scoreboard)
+            let server = try MetricsServer(address)
+            let exposition = MetricsExposition(layout: WorkerMetrics.layout, prefix: "agentlive_api")
+            server.start { exposition.render(metrics.snapshot()) }
+            supervisor.metrics = metrics
+            logger.info("serving metrics", metadata: ["address": "http://\(address)/metrics"])
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode.failure
+        }
+        return supervisor
+    }
+
+    /// The worker's slot of its supervisor's scoreboard, if it was given one.
+    func scoreboardSlot(logger: Logger) -> WorkerSlot? {
+        guard let scoreboardFD, let scoreboardSlot else { return nil }
+        do {
+            return try Scoreboard.attach(fd: scoreboardFD, layout: WorkerMetrics.layout).slot(scoreboardSlot)
+        } catch {
+            // A worker of a newer build spawned by an older supervisor (a reload):
+            // it serves, uncounted, until the supervisor is restarted.
+            logger.warning("not counted in metrics: \(error)")
+            return nil
         }
     }
 }

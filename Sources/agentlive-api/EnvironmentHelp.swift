@@ -12,6 +12,9 @@ enum EnvironmentHelp {
                                              PGHOST, PGPORT, PGUSER, PGDATABASE, ...)
               AGENTLIVE_LOG_LEVEL            trace, debug, info, notice, warning, error
                                              or critical (default: info)
+              AGENTLIVE_LOG_FORMAT           json: one JSON object a line (timestamp,
+                                             level, label, message, metadata) for log
+                                             shippers (default: text)
               AGENTLIVE_MAX_BODY_BYTES       largest request body (default: \(defaults.maxBodyBytes))
               AGENTLIVE_MAX_BATCH            most messages in a batch (default: \(defaults.maxBatch))
               AGENTLIVE_MAX_CONTENT_BYTES    largest text field: message content or
