@@ -27,7 +27,8 @@ def assert_usage(got, want, log=""):
     if want.get("cost_usd") is None:
         assert got.get("cost_usd") is None, got
     else:
-        assert got["cost_usd"] == pytest.approx(want["cost_usd"], rel=1e-12, abs=0), got
+        # The server keeps cost_usd as numeric(14, 6): micro-dollars.
+        assert got["cost_usd"] == pytest.approx(round(want["cost_usd"], 6), rel=0, abs=1e-12), got
 
 
 @pytest.mark.parametrize("name", RUNTIME_REPLAYS)
