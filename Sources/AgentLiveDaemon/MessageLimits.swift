@@ -31,7 +31,8 @@ struct MessageSanitizer: Sendable {
         switch value {
         case .string(let text): .string(clean(text))
         case .array(let values): .array(values.map(clean))
-        case .object(let members): .object(Dictionary(uniqueKeysWithValues: members.map { (clean($0.key), clean($0.value)) }))
+        // Two keys may redact to the same text: one of them is kept rather than trapping.
+        case .object(let members): .object(Dictionary(members.map { (clean($0.key), clean($0.value)) }, uniquingKeysWith: { first, _ in first }))
         case .null, .bool, .number: value
         }
     }
