@@ -108,7 +108,14 @@ public struct ProcessRuntime: AgentRuntime {
         // Whatever the agent left running in its group goes with it.
         await group.stop(grace: stopGrace)
         let reading = result.closureResult
-        if let outcome = reading.outcome { return outcome }
+        // An outcome the parser only inferred at the end of the output ("exited
+        // without a result") is completed by a failed exit: its stderr says why.
+        if let outcome = reading.outcome, !(reading.outcomeInferred && result.terminationStatus != .exited(0)) {
+            return outcome
+        }
+        if case .failed(let error)? = reading.outcome {
+            return .failed(error: reading.stderrTail.isEmpty ? error : "\(error): \(reading.stderrTail)")
+        }
         switch result.terminationStatus {
         case .exited(0):
             return .completed(output: reading.lastText)
@@ -123,6 +130,8 @@ public struct ProcessRuntime: AgentRuntime {
         var outcome: Outcome?
         var lastText: String?
         var stderrTail = ""
+        /// The outcome came from the parser's `finish`, not from the agent's own final word.
+        var outcomeInferred = false
     }
 
     private static func read(
@@ -146,7 +155,10 @@ public struct ProcessRuntime: AgentRuntime {
             let events = parser?.parse(line: line) ?? [.text(line + "\n")]
             for event in events { await reading.note(event, emit) }
         }
-        for event in parser?.finish() ?? [] { await reading.note(event, emit) }
+        for event in parser?.finish() ?? [] {
+            if case .finished = event { reading.outcomeInferred = true }
+            await reading.note(event, emit)
+        }
         reading.stderrTail = try await stderrTail
         return reading
     }

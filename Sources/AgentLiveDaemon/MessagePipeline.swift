@@ -55,6 +55,9 @@ final class MessagePipeline: Sendable {
         switch output {
         case .text(let text):
             message.content = text
+        case .thinking(let text):
+            message.type = .thinking
+            message.content = text
         case .event(.toolUse(let tool, let input, let callID)):
             message.type = .toolUse
             message.tool = tool
@@ -72,6 +75,8 @@ final class MessagePipeline: Sendable {
             message.content = text
         case .event(.text), .event(.progress), .event(.finished):
             return  // text comes out of the throttle as .text; the others never reach it
+        case .event(.thinking), .event(.session), .event(.usage):
+            return  // thinking comes out as .thinking; session and usage go to the task's end
         }
         buffer.append(sanitizer.clean(message))
         state.nextSeq += 1

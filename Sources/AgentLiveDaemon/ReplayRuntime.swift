@@ -1,8 +1,8 @@
 import AgentLiveWire
 import Foundation
 
-/// Replays a recorded Claude Code or Codex session (JSON lines in the tool's own
-/// format) with its original pacing, or `speed` times faster. The pacing is in
+/// Replays a recorded Claude Code, Codex, Gemini CLI or opencode session (JSON
+/// lines in the tool's own format, recognised from the content) with its original pacing, or `speed` times faster. The pacing is in
 /// a sidecar file `<name>.timing`: per line, milliseconds since the line before.
 /// The demo and the tests use it, since the real CLIs cannot run everywhere.
 public struct ReplayRuntime: AgentRuntime {
@@ -15,7 +15,9 @@ public struct ReplayRuntime: AgentRuntime {
     }
 
     public struct UnknownFormat: Error, CustomStringConvertible {
-        public var description: String { "not a Claude Code stream-json or Codex exec --json session" }
+        public var description: String {
+            "not a Claude Code stream-json, Codex exec --json, Gemini CLI stream-json or opencode run --format json session"
+        }
     }
 
     public func run(
@@ -25,7 +27,8 @@ public struct ReplayRuntime: AgentRuntime {
         let lines = try Data(contentsOf: session).split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
         let delays = (try? String(contentsOf: Self.timingFile(for: session), encoding: .utf8))?
             .split(whereSeparator: \.isNewline).compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? []
-        guard let first = lines.first, let format = SessionFormat(firstLine: first) else { throw UnknownFormat() }
+        // The first line that is a JSON object decides (a CLI may print a log line first).
+        guard let format = lines.lazy.compactMap(SessionFormat.init(firstLine:)).first else { throw UnknownFormat() }
         var parser = format.parser()
         var reading = ProcessRuntime.Reading()
         for (index, line) in lines.enumerated() {
@@ -36,7 +39,7 @@ public struct ReplayRuntime: AgentRuntime {
             for event in parser.parse(line: line) { await reading.note(event, emit) }
         }
         for event in parser.finish() { await reading.note(event, emit) }
-        // Both parsers end with an outcome (a failure when the session had none).
+        // Every parser ends with an outcome (a failure when the session had none).
         return reading.outcome ?? .failed(error: "the session ended without an outcome")
     }
 

@@ -58,12 +58,15 @@ struct TaskRunner: Sendable {
         let pipeline = MessagePipeline(
             buffer: MessageBuffer(limitBytes: bufferLimitBytes), sanitizer: sanitizer, throttleInterval: throttleInterval)
 
+        let facts = SessionFacts()
         var outcome: Outcome?
         var serverCancelled = false
         await withTaskGroup(of: Part.self) { group in
             group.addTask {
                 do {
-                    let outcome = try await runtime.run(task, in: directory) { await pipeline.receive($0) }
+                    let outcome = try await runtime.run(task, in: directory) { event in
+                        if !facts.take(event) { await pipeline.receive(event) }
+                    }
                     pipeline.finish()
                     return .runtime(outcome)
                 } catch {
@@ -104,10 +107,10 @@ struct TaskRunner: Sendable {
         case .cancelledByServer?:
             logger.info("task cancelled on the server; agent stopped")
         case .daemonStopping?:
-            await report(.failed(error: "the daemon stopped before the task finished"), task, logger)
+            await report(.failed(error: "the daemon stopped before the task finished"), task, logger, facts)
         case nil:
             await sendProgress(pipeline.progress, task, retrying: true)
-            await report(outcome ?? .failed(error: "the agent ended without a result"), task, logger)
+            await report(outcome ?? .failed(error: "the agent ended without a result"), task, logger, facts)
         }
     }
 
@@ -143,18 +146,31 @@ struct TaskRunner: Sendable {
     }
 
     /// Completes or fails the task, retrying while the server is unreachable. Runs
-    /// in its own task so a cancelled runner still reports.
-    private func report(_ outcome: Outcome, _ task: TaskDispatchPayload, _ logger: Logger) async {
+    /// in its own task so a cancelled runner still reports. The agent's session id
+    /// and usage, when it reported them, go with either end.
+    private func report(
+        _ outcome: Outcome, _ task: TaskDispatchPayload, _ logger: Logger, _ facts: SessionFacts = SessionFacts()
+    ) async {
         let api = api
         let sanitizer = sanitizer
+        let sessionID = facts.sessionID.map(sanitizer.clean)
+        let usage = facts.usage.map { usage in
+            var usage = usage
+            usage.model = usage.model.map(sanitizer.clean)
+            return usage.acceptable
+        }
         let result = await Task {
             try await withRetry { () throws(DaemonAPIError) in
                 switch outcome {
                 case .completed(let output):
                     try await api.complete(
-                        task: task.taskID, TaskCompletedPayload(output: output.map { sanitizer.truncated(sanitizer.clean($0)) }))
+                        task: task.taskID,
+                        TaskCompletedPayload(
+                            output: output.map { sanitizer.truncated(sanitizer.clean($0)) }, sessionID: sessionID, usage: usage))
                 case .failed(let error):
-                    try await api.fail(task: task.taskID, TaskFailedPayload(error: sanitizer.truncated(sanitizer.clean(error))))
+                    try await api.fail(
+                        task: task.taskID,
+                        TaskFailedPayload(error: sanitizer.truncated(sanitizer.clean(error)), sessionID: sessionID, usage: usage))
                 }
             }
         }.result

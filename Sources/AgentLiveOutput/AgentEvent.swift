@@ -4,10 +4,17 @@ import AgentLiveWire
 /// throttling, redaction and numbering turn it into task messages.
 public enum AgentEvent: Equatable, Sendable {
     case text(String)
+    /// The model's reasoning as the agent shows it (Claude thinking blocks, Codex
+    /// reasoning items, opencode reasoning parts): sent as `thinking` messages.
+    case thinking(String)
     case toolUse(tool: String, input: JSONValue?, callID: String?)
     case toolResult(output: String, callID: String?, isError: Bool)
     case error(String)
     case progress(summary: String, step: Int?, total: Int?)
+    /// The agent's own session id, which a later run can resume.
+    case session(id: String)
+    /// What the run has used so far, as a running total (the latest one counts).
+    case usage(TaskUsage)
     /// The agent's own final word (Claude's `result`, Codex's end of turn).
     case finished(Outcome)
 }

@@ -10,22 +10,33 @@ import Foundation
 /// - `stream_event` lines: text deltas → text as it is written; the complete
 ///   `assistant` message that follows repeats that text, so its text blocks are
 ///   skipped for messages that were streamed.
-/// - `result`: the session's outcome.
+/// - `thinking` blocks (and `thinking_delta` stream events) → thinking;
+///   `redacted_thinking` is encrypted and shows nothing.
+/// - `system`/`init`: the session id and the model; `result`: the session's
+///   outcome, its session id, usage and cost.
 public struct ClaudeStreamParser: SessionParser {
     private var streamedMessages: Set<String> = []
     private var sawResult = false
+    private var model: String?
 
     public init() {}
 
     public mutating func parse(line: String) -> [AgentEvent] {
         guard let object = jsonObject(line) else { return [] }
         switch object["type"]?.string {
+        case "system":
+            guard object["subtype"]?.string == "init" else { return [] }
+            model = object["model"]?.string ?? model
+            return object["session_id"]?.string.map { [.session(id: $0)] } ?? []
         case "stream_event": return streamEvent(object["event"]?.object ?? [:])
         case "assistant": return assistant(object["message"]?.object ?? [:])
         case "user": return toolResults(object["message"]?.object ?? [:])
         case "result":
             sawResult = true
-            return result(object)
+            var events: [AgentEvent] = []
+            if let id = object["session_id"]?.string { events.append(.session(id: id)) }
+            if let usage = usage(object) { events.append(.usage(usage)) }
+            return events + result(object)
         default: return []
         }
     }
@@ -41,8 +52,11 @@ public struct ClaudeStreamParser: SessionParser {
             return []
         case "content_block_delta":
             let delta = event["delta"]?.object ?? [:]
-            guard delta["type"]?.string == "text_delta", let text = delta["text"]?.string else { return [] }
-            return [.text(text)]
+            switch delta["type"]?.string {
+            case "text_delta": return delta["text"]?.string.map { [.text($0)] } ?? []
+            case "thinking_delta": return delta["thinking"]?.string.map { [.thinking($0)] } ?? []
+            default: return []
+            }
         default:
             return []
         }
@@ -56,6 +70,8 @@ public struct ClaudeStreamParser: SessionParser {
             switch block["type"]?.string {
             case "text" where !streamed:
                 if let text = block["text"]?.string { events.append(.text(text)) }
+            case "thinking" where !streamed:
+                if let text = block["thinking"]?.string { events.append(.thinking(text)) }
             case "tool_use":
                 let name = block["name"]?.string ?? "tool"
                 let input = block["input"]
@@ -94,6 +110,16 @@ public struct ClaudeStreamParser: SessionParser {
             return [.error(error), .finished(.failed(error: error))]
         }
         return [.finished(.completed(output: text))]
+    }
+
+    /// `result.usage` (tokens, with the cache apart) and `total_cost_usd`.
+    private func usage(_ object: [String: JSONValue]) -> TaskUsage? {
+        guard let usage = object["usage"]?.object else { return nil }
+        return TaskUsage(
+            model: model, inputTokens: usage["input_tokens"]?.int64 ?? 0, outputTokens: usage["output_tokens"]?.int64 ?? 0,
+            cacheReadTokens: usage["cache_read_input_tokens"]?.int64,
+            cacheWriteTokens: usage["cache_creation_input_tokens"]?.int64,
+            costUSD: object["total_cost_usd"]?.double ?? object["cost_usd"]?.double)
     }
 
     /// A tool result's content is a string or an array of blocks (text, images…).

@@ -9,9 +9,13 @@ import AgentLiveWire
 /// - file_change → an `apply_patch` call and its result; mcp_tool_call →
 ///   `mcp__server__tool` calls; web_search → `web_search` calls.
 /// - todo_list → progress; error items and `turn.failed` → errors.
-/// - reasoning is the model's private scratchpad: not shown.
+/// - reasoning (a summary of the model's reasoning) → thinking.
+/// - `thread.started` names the session (its `thread_id`, which `codex exec
+///   resume` takes); `turn.completed` carries the turn's token usage, summed
+///   over the turns of the run.
 public struct CodexEventParser: SessionParser {
     private var startedCalls: Set<String> = []
+    private var usage: TaskUsage?
     private var lastMessage: String?
     private var lastError: String?
     private var ended = false
@@ -27,9 +31,11 @@ public struct CodexEventParser: SessionParser {
         case "turn.started":
             lastMessage = nil
             return []
+        case "thread.started":
+            return object["thread_id"]?.string.map { [.session(id: $0)] } ?? []
         case "turn.completed":
             ended = true
-            return [.finished(.completed(output: lastMessage))]
+            return addUsage(object["usage"]?.object) + [.finished(.completed(output: lastMessage))]
         case "turn.failed":
             ended = true
             let error = object["error"]?.object?["message"]?.string ?? "the turn failed"
@@ -44,6 +50,16 @@ public struct CodexEventParser: SessionParser {
 
     public mutating func finish() -> [AgentEvent] {
         ended ? [] : [.finished(.failed(error: "the agent exited without finishing its turn"))]
+    }
+
+    private mutating func addUsage(_ turn: [String: JSONValue]?) -> [AgentEvent] {
+        guard let turn else { return [] }
+        var total = usage ?? TaskUsage(inputTokens: 0, outputTokens: 0, cacheReadTokens: 0)
+        total.inputTokens = total.inputTokens.saturatingAdding(turn["input_tokens"]?.int64 ?? 0)
+        total.outputTokens = total.outputTokens.saturatingAdding(turn["output_tokens"]?.int64 ?? 0)
+        total.cacheReadTokens = total.cacheReadTokens.saturatingAdding(turn["cached_input_tokens"]?.int64 ?? 0)
+        usage = total
+        return [.usage(total)]
     }
 
     private mutating func reportError(_ message: String?) -> [AgentEvent] {
@@ -72,6 +88,8 @@ public struct CodexEventParser: SessionParser {
             guard let text = item["text"]?.string else { return [] }
             lastMessage = text
             return [.text(text)]
+        case "reasoning":
+            return item["text"]?.string.map { [.thinking($0)] } ?? []
         case "command_execution":
             let exitCode = item["exit_code"]?.int
             return call(item) + [.toolResult(

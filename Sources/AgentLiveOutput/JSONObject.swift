@@ -12,6 +12,9 @@ extension JSONValue {
     var string: String? { if case .string(let value) = self { value } else { nil } }
     var bool: Bool? { if case .bool(let value) = self { value } else { nil } }
     var int: Int? { if case .number(let value) = self, let exact = Int(exactly: value) { exact } else { nil } }
+    /// A whole number that fits in Int64 (token counts); nil for anything else.
+    var int64: Int64? { if case .number(let value) = self, let exact = Int64(exactly: value) { exact } else { nil } }
+    var double: Double? { if case .number(let value) = self, value.isFinite { value } else { nil } }
     var array: [JSONValue]? { if case .array(let value) = self { value } else { nil } }
     var object: [String: JSONValue]? { if case .object(let value) = self { value } else { nil } }
 

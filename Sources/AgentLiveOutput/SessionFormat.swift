@@ -1,11 +1,19 @@
-/// The JSON-lines formats of the agent CLIs the daemon reads, told apart by the
-/// first line (a recorded session says which tool wrote it).
+/// The JSON-lines formats of the agent CLIs the daemon reads, told apart by a
+/// session's first JSON line (a recorded session says which tool wrote it).
 public enum SessionFormat: Sendable, Equatable, CaseIterable {
-    case claude, codex
+    case claude, codex, gemini, opencode
 
+    /// opencode puts a camel-case `sessionID` on every line, Gemini starts with
+    /// `init`, Codex's types are dotted.
     public init?(firstLine: String) {
-        switch jsonObject(firstLine)?["type"]?.string {
+        guard let object = jsonObject(firstLine) else { return nil }
+        if object["sessionID"]?.string != nil {
+            self = .opencode
+            return
+        }
+        switch object["type"]?.string {
         case "system", "assistant", "user", "stream_event", "result": self = .claude
+        case "init": self = .gemini
         case let type? where type.hasPrefix("thread.") || type.hasPrefix("turn.") || type.hasPrefix("item."): self = .codex
         default: return nil
         }
@@ -15,6 +23,8 @@ public enum SessionFormat: Sendable, Equatable, CaseIterable {
         switch self {
         case .claude: ClaudeStreamParser()
         case .codex: CodexEventParser()
+        case .gemini: GeminiStreamParser()
+        case .opencode: OpenCodeEventParser()
         }
     }
 }

@@ -1,7 +1,9 @@
 /// Coalesces an agent's text so a task sends at most one text message per
 /// interval: text waits up to `interval` for more text to join it. Anything else
 /// (a tool call, a result, an error) first flushes the waiting text, so the order
-/// of what the agent did is kept. Time is passed in, so tests control the clock.
+/// of what the agent did is kept. Thinking is throttled the same way but never
+/// joins text: switching between the two flushes what waits, so a thinking run
+/// and a text run are separate messages. Time is passed in, so tests control the clock.
 ///
 /// Each text message is redacted on its own, so a timed flush never cuts where a
 /// secret could straddle it: it holds back the tail that could still be part of
@@ -10,6 +12,7 @@
 public struct TextThrottle<Instant: InstantProtocol & Sendable>: Sendable where Instant.Duration == Duration {
     public enum Output: Equatable, Sendable {
         case text(String)
+        case thinking(String)
         case event(AgentEvent)
     }
 
@@ -22,6 +25,8 @@ public struct TextThrottle<Instant: InstantProtocol & Sendable>: Sendable where 
     private var pending = ""
     private var pendingSince: Instant?
     private var lastText: Instant?
+    /// Whether `pending` is thinking rather than text.
+    private var pendingIsThinking = false
 
     public init(interval: Duration = .milliseconds(500)) {
         self.interval = interval
@@ -29,15 +34,21 @@ public struct TextThrottle<Instant: InstantProtocol & Sendable>: Sendable where 
     }
 
     public mutating func receive(_ event: AgentEvent, at now: Instant) -> [Output] {
-        guard case .text(let text) = event else {
-            return flush() + [.event(event)]
+        let text: String
+        let isThinking: Bool
+        switch event {
+        case .text(let value): (text, isThinking) = (value, false)
+        case .thinking(let value): (text, isThinking) = (value, true)
+        default: return flush() + [.event(event)]
         }
         guard !text.isEmpty else { return tick(at: now) }
+        let switched = isThinking != pendingIsThinking ? flush() : []
+        pendingIsThinking = isThinking
         if pendingSince == nil { pendingSince = now }
         lastText = now
         pending += text
-        if pending.utf8.count >= maxPendingBytes { return release(at: now) }
-        return tick(at: now)
+        if pending.utf8.count >= maxPendingBytes { return switched + release(at: now) }
+        return switched + tick(at: now)
     }
 
     /// Sends the waiting text once it has waited `interval`, but for its tail.
@@ -54,7 +65,7 @@ public struct TextThrottle<Instant: InstantProtocol & Sendable>: Sendable where 
             pending = ""
             pendingSince = nil
         }
-        return pending.isEmpty ? [] : [.text(pending)]
+        return pending.isEmpty ? [] : [output(pending)]
     }
 
     /// Sends the waiting text but for its tail, which waits on from `now`.
@@ -63,6 +74,8 @@ public struct TextThrottle<Instant: InstantProtocol & Sendable>: Sendable where 
         let ready = String(pending.unicodeScalars[..<split])
         pending = String(pending.unicodeScalars[split...])
         pendingSince = pending.isEmpty ? nil : now
-        return ready.isEmpty ? [] : [.text(ready)]
+        return ready.isEmpty ? [] : [output(ready)]
     }
+
+    private func output(_ text: String) -> Output { pendingIsThinking ? .thinking(text) : .text(text) }
 }

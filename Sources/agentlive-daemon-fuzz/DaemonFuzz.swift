@@ -112,6 +112,7 @@ struct DaemonFuzzInput {
         var message = TaskMessagePayload(seq: 1, type: .text)
         switch output {
         case .text(let text): message.content = text
+        case .thinking(let text): message.type = .thinking; message.content = text
         case .event(.toolUse(let tool, let input, let callID)):
             message.type = .toolUse
             (message.tool, message.input, message.callID) = (tool, input, callID)
@@ -120,7 +121,7 @@ struct DaemonFuzzInput {
             (message.output, message.callID, message.isError) = (output, callID, isError)
         case .event(.error(let text)): message.type = .error; message.content = text
         case .event(.progress(let summary, _, _)): message.content = summary
-        case .event(.text), .event(.finished): break
+        case .event(.text), .event(.thinking), .event(.finished), .event(.session), .event(.usage): break
         }
         return message
     }

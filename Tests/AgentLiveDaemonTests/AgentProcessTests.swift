@@ -5,7 +5,7 @@ import Testing
 
 /// The real CLIs cannot run here: a fake one records its argv and environment in
 /// its working folder and prints `output` on stdout.
-struct FakeCLI {
+struct RecordingCLI {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("agentlive-fake-cli-\(UUID().uuidString)")
     var executable: String { folder.appendingPathComponent("fake-agent").path }
     var work: URL { folder.appendingPathComponent("work") }
@@ -40,7 +40,7 @@ actor EventRecorder {
     let task = TaskDispatchPayload(taskID: "t1", issueID: "i1", title: hostileTitle, description: "")
 
     @Test func claudeGetsThePromptAfterTheEndOfItsOptions() async throws {
-        let cli = try FakeCLI(output: #"{"type":"result","subtype":"success","is_error":false,"result":"done"}"#)
+        let cli = try RecordingCLI(output: #"{"type":"result","subtype":"success","is_error":false,"result":"done"}"#)
         let outcome = try await ProcessRuntime.claude(partialMessages: true, executable: cli.executable)
             .run(task, in: cli.work) { _ in }
         #expect(outcome == .completed(output: "done"))
@@ -50,14 +50,14 @@ actor EventRecorder {
     }
 
     @Test func codexGetsThePromptAfterTheEndOfItsOptions() async throws {
-        let cli = try FakeCLI(output: #"{"type":"turn.completed","usage":{}}"#)
+        let cli = try RecordingCLI(output: #"{"type":"turn.completed","usage":{}}"#)
         let outcome = try await ProcessRuntime.codex(executable: cli.executable).run(task, in: cli.work) { _ in }
         #expect(outcome == .completed(output: nil))
         #expect(try cli.recorded("argv") == ["exec", "--json", "--skip-git-repo-check", "--", Self.hostileTitle])
     }
 
     @Test func theAgentDoesNotInheritTheDaemonsSettingsOrToken() async throws {
-        let cli = try FakeCLI(output: #"{"type":"turn.completed"}"#)
+        let cli = try RecordingCLI(output: #"{"type":"turn.completed"}"#)
         var runtime = ProcessRuntime.codex(executable: cli.executable)
         runtime.inheritedEnvironment = [
             "PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
@@ -77,7 +77,7 @@ actor EventRecorder {
             #"{"type":"assistant","message":{"id":"m","content":[{"type":"text","text":"a\#u{2028}b"}]}}"#,
             #"{"type":"result","subtype":"success","is_error":false,"result":"ok"}"#,
         ]
-        let cli = try FakeCLI(output: lines.joined(separator: "\n"))
+        let cli = try RecordingCLI(output: lines.joined(separator: "\n"))
         let recorder = EventRecorder()
         _ = try await ProcessRuntime.claude(partialMessages: false, executable: cli.executable)
             .run(task, in: cli.work) { await recorder.append($0) }

@@ -133,10 +133,11 @@ import Testing
         var message = TaskMessagePayload(seq: 1, type: .text)
         switch output {
         case .text(let text): message.content = text
+        case .thinking(let text): (message.type, message.content) = (.thinking, text)
         case .event(.toolUse(let tool, let input, let callID)): (message.type, message.tool, message.input, message.callID) = (.toolUse, tool, input, callID)
         case .event(.toolResult(let output, let callID, _)): (message.type, message.output, message.callID) = (.toolResult, output, callID)
         case .event(.error(let text)), .event(.progress(let text, _, _)): message.content = text
-        case .event(.text), .event(.finished): break
+        case .event(.text), .event(.thinking), .event(.finished), .event(.session), .event(.usage): break
         }
         return message
     }

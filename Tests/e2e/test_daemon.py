@@ -131,11 +131,11 @@ def redact_value(value, entirely=False):
 # ---------------------------------------------------------------- helpers
 
 def merged(messages):
-    """Only FIELDS, with consecutive text messages joined (the daemon's throttle does that)."""
+    """Only FIELDS, with consecutive text (or thinking) messages joined (the daemon's throttle does that)."""
     out = []
     for m in messages:
         m = {k: m[k] for k in FIELDS if k in m}
-        if out and m["type"] == "text" and out[-1]["type"] == "text":
+        if out and m["type"] in ("text", "thinking") and out[-1]["type"] == m["type"]:
             out[-1]["content"] = out[-1].get("content", "") + m.get("content", "")
         else:
             out.append(m)
