@@ -102,13 +102,14 @@ public final class EventPump: Service, Sendable {
                     if reconnected {
                         cursors.reset()
                         hub.broadcast(Frames.resync)
+                        await recheckAccess()
                     }
                 case .notification(let notification):
                     do {
                         try await deliver(notification, &cursors, inbox)
                     } catch {
                         logger.warning("cannot build event", metadata: ["error": "\(String(reflecting: error))"])
-                        hub.publish(Frames.resync, to: notification.issueID)
+                        if let issue = notification.issueID { hub.publish(Frames.resync, to: issue) }
                     }
                 case .gapTimeout(let issue, let task, let through):
                     guard let last = cursors.lastSent(task: task), through > last else { continue }
@@ -195,6 +196,38 @@ public final class EventPump: Service, Sendable {
         case .comment(let issue, let comment):
             guard hub.hasSubscribers(issue), let payload = try await database.commentPayload(comment: comment) else { return }
             hub.publish(Frames.event("comment:created", payloadJSON: payload), to: issue)
+        case .tokenRevoked(let token):
+            let closed = hub.revoke(token: token)
+            if closed > 0 { logger.info("closed connections of a revoked token", metadata: ["connections": "\(closed)"]) }
+        case .memberRemoved(_, let user):
+            // Handled in its place: the workspace's events after this one go only to
+            // the subscriptions that are still allowed.
+            let issues = hub.membershipRemoved(user: user)
+            guard !issues.isEmpty else { return }
+            do {
+                hub.withdraw(user: user, issues: try await database.notViewable(user: user, issues: issues.sorted()))
+            } catch {
+                logger.warning("cannot check a removed member's subscriptions", metadata: ["error": "\(String(reflecting: error))"])
+                hub.close(user: user, ClientOutbox.tryAgainLater, reason: "access could not be checked")
+            }
+        }
+    }
+
+    /// After a lost LISTEN connection, revocations and removed memberships may have
+    /// been missed: every open connection's token and subscriptions are checked
+    /// again (two queries). When that fails, the connections are closed with 1013:
+    /// they reconnect and are checked then.
+    private func recheckAccess() async {
+        let (tokens, views) = hub.accessSnapshot()
+        guard !tokens.isEmpty else { return }
+        do {
+            for token in try await database.deadTokens(tokens.sorted()) { hub.revoke(token: token) }
+            guard !views.isEmpty else { return }
+            let lost = try await database.lostViews(views)
+            for (user, issues) in Dictionary(grouping: lost, by: \.user) { hub.withdraw(user: user, issues: Set(issues.map(\.issue))) }
+        } catch {
+            logger.warning("cannot check access after reconnecting", metadata: ["error": "\(String(reflecting: error))"])
+            hub.closeAll(ClientOutbox.tryAgainLater, reason: "access could not be checked")
         }
     }
 }
