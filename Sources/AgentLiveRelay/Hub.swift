@@ -15,6 +15,8 @@ public final class Hub: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Bytes handed to clients since `takePublishedBytes` (for `MemoryTrimmer`).
+    private let published = Atomic<Int>(0)
 
     public init() {}
 
@@ -165,6 +167,7 @@ public final class Hub: Sendable {
         guard !frames.isEmpty else { return }
         let targets = state.withLock { $0.subscribers[issue].map { Array($0.values) } ?? [] }
         for client in targets { client.push(contentsOf: frames) }
+        if !targets.isEmpty { published.add(frames.reduce(0) { $0 + $1.readableBytes }, ordering: .relaxed) }
     }
 
     public func publish(_ frame: ByteBuffer, to issue: String) {
@@ -186,6 +189,11 @@ public final class Hub: Sendable {
 
     /// A snapshot, so clients are called without the hub's lock held.
     private var allClients: [ClientOutbox] { state.withLock { Array($0.clients.values) } }
+
+    public func takePublishedBytes() -> Int { published.exchange(0, ordering: .relaxed) }
+
+    /// Frames waiting in every client's outbox.
+    public var queuedFrames: Int { allClients.reduce(0) { $0 + $1.queuedFrames } }
 
     public var connectionCount: Int { state.withLock { $0.clients.count } }
 

@@ -89,6 +89,7 @@ public struct Relay {
                     .init(service: server),
                     .init(service: ConnectionCounter(hub: hub, logger: logger)),
                     .init(service: DeadlineSweeper(hub: hub)),
+                    .init(service: MemoryTrimmer(hub: hub)),
                     .init(service: GoingAway(hub: hub, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 logger: logger))
@@ -112,8 +113,8 @@ struct GoingAway: Service {
     }
 }
 
-/// Enforces the clients' deadlines once a second, for all of them: cheaper than a
-/// timer task per connection.
+/// Enforces the clients' deadlines once a second (authentication, credentials that
+/// expire, close handshakes), for all of them: cheaper than a timer task per connection.
 struct DeadlineSweeper: Service {
     var hub: Hub
 
