@@ -41,6 +41,8 @@ public final class EventPump: Service, Sendable {
         case notification(RelayNotification)
         /// Time is up for a hole in this task's seqs: send what follows it.
         case gapTimeout(issueID: String, taskID: String, through: Int64)
+        /// Check every connection's access again (after a lost LISTEN connection).
+        case recheckAccess(attempt: Int)
     }
 
     public func run() async throws {
@@ -102,8 +104,10 @@ public final class EventPump: Service, Sendable {
                     if reconnected {
                         cursors.reset()
                         hub.broadcast(Frames.resync)
-                        await recheckAccess()
+                        await recheckAccess(attempt: 1, inbox)
                     }
+                case .recheckAccess(let attempt):
+                    await recheckAccess(attempt: attempt, inbox)
                 case .notification(let notification):
                     do {
                         try await deliver(notification, &cursors, inbox)
@@ -213,11 +217,14 @@ public final class EventPump: Service, Sendable {
         }
     }
 
+    static let recheckAttempts = 5
+
     /// After a lost LISTEN connection, revocations and removed memberships may have
     /// been missed: every open connection's token and subscriptions are checked
-    /// again (two queries). When that fails, the connections are closed with 1013:
-    /// they reconnect and are checked then.
-    private func recheckAccess() async {
+    /// again (two queries). A failed check is tried again a second later (the query
+    /// connections may still be reconnecting); after `recheckAttempts` failures the
+    /// connections are closed with 1013: they reconnect and are checked then.
+    private func recheckAccess(attempt: Int, _ inbox: Mailbox<Input>) async {
         let (tokens, views) = hub.accessSnapshot()
         guard !tokens.isEmpty else { return }
         do {
@@ -226,8 +233,15 @@ public final class EventPump: Service, Sendable {
             let lost = try await database.lostViews(views)
             for (user, issues) in Dictionary(grouping: lost, by: \.user) { hub.withdraw(user: user, issues: Set(issues.map(\.issue))) }
         } catch {
-            logger.warning("cannot check access after reconnecting", metadata: ["error": "\(String(reflecting: error))"])
-            hub.closeAll(ClientOutbox.tryAgainLater, reason: "access could not be checked")
+            logger.warning("cannot check access after reconnecting",
+                           metadata: ["attempt": "\(attempt)", "error": "\(String(reflecting: error))"])
+            guard attempt < Self.recheckAttempts else {
+                return hub.closeAll(ClientOutbox.tryAgainLater, reason: "access could not be checked")
+            }
+            Task {
+                try? await Task.sleep(for: .seconds(1))
+                inbox.send(.recheckAccess(attempt: attempt + 1))
+            }
         }
     }
 }
