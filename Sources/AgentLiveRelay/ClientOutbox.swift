@@ -54,6 +54,8 @@ public final class ClientOutbox: Sendable {
 
     private enum Deadline {
         case authenticate(ContinuousClock.Instant)
+        /// The credentials expire then (a session's `expires_at`).
+        case credentialsExpire(ContinuousClock.Instant)
         case closeHandshake(ContinuousClock.Instant)
     }
 
@@ -140,10 +142,11 @@ public final class ClientOutbox: Sendable {
         return state.writing ? .none : state.next()
     }
 
-    /// The client authenticated: the authentication deadline no longer applies.
-    public func authenticated() {
+    /// The client authenticated: the authentication deadline no longer applies; the
+    /// connection is closed with 1008 when its credentials expire, if they do.
+    public func authenticated(expiresAt: ContinuousClock.Instant? = nil) {
         state.withLock { state in
-            if case .authenticate = state.deadline { state.deadline = nil }
+            if case .authenticate = state.deadline { state.deadline = expiresAt.map { .credentialsExpire($0) } }
         }
     }
 
@@ -154,6 +157,14 @@ public final class ClientOutbox: Sendable {
             case .authenticate(let at) where at <= now:
                 let seconds = deadlines.authenticate.components.seconds
                 return close(&state, CloseRequest(code: .policyViolation, reason: "authenticate within \(seconds) s"))
+            case .credentialsExpire(let at) where at <= now:
+                // Explained first, as for refused credentials; the close goes after it.
+                if state.close == nil {
+                    let frame = Frames.error("unauthorized", "The session expired; sign in again.")
+                    state.queued.append(frame)
+                    state.queuedBytes += frame.readableBytes
+                }
+                return close(&state, CloseRequest(code: .policyViolation, reason: "credentials expired"))
             case .closeHandshake(let at) where at <= now:
                 state.deadline = nil
                 return .abort

@@ -41,6 +41,8 @@ public final class EventPump: Service, Sendable {
         case notification(RelayNotification)
         /// Time is up for a hole in this task's seqs: send what follows it.
         case gapTimeout(issueID: String, taskID: String, through: Int64)
+        /// Check every connection's access again (after a lost LISTEN connection).
+        case recheckAccess(attempt: Int)
     }
 
     public func run() async throws {
@@ -102,13 +104,16 @@ public final class EventPump: Service, Sendable {
                     if reconnected {
                         cursors.reset()
                         hub.broadcast(Frames.resync)
+                        await recheckAccess(attempt: 1, inbox)
                     }
+                case .recheckAccess(let attempt):
+                    await recheckAccess(attempt: attempt, inbox)
                 case .notification(let notification):
                     do {
                         try await deliver(notification, &cursors, inbox)
                     } catch {
                         logger.warning("cannot build event", metadata: ["error": "\(String(reflecting: error))"])
-                        hub.publish(Frames.resync, to: notification.issueID)
+                        if let issue = notification.issueID { hub.publish(Frames.resync, to: issue) }
                     }
                 case .gapTimeout(let issue, let task, let through):
                     guard let last = cursors.lastSent(task: task), through > last else { continue }
@@ -195,6 +200,48 @@ public final class EventPump: Service, Sendable {
         case .comment(let issue, let comment):
             guard hub.hasSubscribers(issue), let payload = try await database.commentPayload(comment: comment) else { return }
             hub.publish(Frames.event("comment:created", payloadJSON: payload), to: issue)
+        case .tokenRevoked(let token):
+            let closed = hub.revoke(token: token)
+            if closed > 0 { logger.info("closed connections of a revoked token", metadata: ["connections": "\(closed)"]) }
+        case .memberRemoved(_, let user):
+            // Handled in its place: the workspace's events after this one go only to
+            // the subscriptions that are still allowed.
+            let issues = hub.membershipRemoved(user: user)
+            guard !issues.isEmpty else { return }
+            do {
+                hub.withdraw(user: user, issues: try await database.notViewable(user: user, issues: issues.sorted()))
+            } catch {
+                logger.warning("cannot check a removed member's subscriptions", metadata: ["error": "\(String(reflecting: error))"])
+                hub.close(user: user, ClientOutbox.tryAgainLater, reason: "access could not be checked")
+            }
+        }
+    }
+
+    static let recheckAttempts = 5
+
+    /// After a lost LISTEN connection, revocations and removed memberships may have
+    /// been missed: every open connection's token and subscriptions are checked
+    /// again (two queries). A failed check is tried again a second later (the query
+    /// connections may still be reconnecting); after `recheckAttempts` failures the
+    /// connections are closed with 1013: they reconnect and are checked then.
+    private func recheckAccess(attempt: Int, _ inbox: Mailbox<Input>) async {
+        let (tokens, views) = hub.accessSnapshot()
+        guard !tokens.isEmpty else { return }
+        do {
+            for token in try await database.deadTokens(tokens.sorted()) { hub.revoke(token: token) }
+            guard !views.isEmpty else { return }
+            let lost = try await database.lostViews(views)
+            for (user, issues) in Dictionary(grouping: lost, by: \.user) { hub.withdraw(user: user, issues: Set(issues.map(\.issue))) }
+        } catch {
+            logger.warning("cannot check access after reconnecting",
+                           metadata: ["attempt": "\(attempt)", "error": "\(String(reflecting: error))"])
+            guard attempt < Self.recheckAttempts else {
+                return hub.closeAll(ClientOutbox.tryAgainLater, reason: "access could not be checked")
+            }
+            Task {
+                try? await Task.sleep(for: .seconds(1))
+                inbox.send(.recheckAccess(attempt: attempt + 1))
+            }
         }
     }
 }

@@ -2,17 +2,21 @@ import NIOCore
 import NIOWebSocket
 import Synchronization
 
-/// Who is subscribed to which issue, and the fan-out of events to them.
+/// Who is subscribed to which issue, and the fan-out of events to them; who holds
+/// which credentials (`AccessIndex`), so that revoked ones close their connections.
 public final class Hub: Sendable {
     private struct State {
         var subscribers: [String: [ObjectIdentifier: ClientOutbox]] = [:]
         var subscriptions: [ObjectIdentifier: Set<String>] = [:]
         var clients: [ObjectIdentifier: ClientOutbox] = [:]
+        var access = AccessIndex<ObjectIdentifier>()
         /// The most clients connected at once since `takePeakConnections`.
         var peak = 0
     }
 
     private let state = Mutex(State())
+    /// Bytes handed to clients since `takePublishedBytes` (for `MemoryTrimmer`).
+    private let published = Atomic<Int>(0)
 
     public init() {}
 
@@ -31,6 +35,7 @@ public final class Hub: Sendable {
                 if state.subscribers[issue]?.isEmpty == true { state.subscribers[issue] = nil }
             }
             state.clients[id] = nil
+            state.access.remove(id)
         }
     }
 
@@ -45,13 +50,107 @@ public final class Hub: Sendable {
         }
     }
 
-    public func unsubscribe(_ client: ClientOutbox, from issue: String) {
+    /// Subscribes unless access changed since `epoch` (see `AccessIndex`): nil then,
+    /// and the permission must be checked again.
+    public func subscribe(_ client: ClientOutbox, to issue: String, ifEpoch epoch: UInt64) -> Int? {
         let id = ObjectIdentifier(client)
-        state.withLock { state in
-            state.subscriptions[id]?.remove(issue)
-            state.subscribers[issue]?[id] = nil
-            if state.subscribers[issue]?.isEmpty == true { state.subscribers[issue] = nil }
+        return state.withLock { state in
+            guard state.access.epoch == epoch, state.clients[id] != nil else { return nil }
+            state.subscribers[issue, default: [:]][id] = client
+            state.subscriptions[id, default: []].insert(issue)
+            return state.subscriptions[id]?.count ?? 0
         }
+    }
+
+    public func unsubscribe(_ client: ClientOutbox, from issue: String) {
+        state.withLock { Self.unsubscribe(&$0, ObjectIdentifier(client), from: issue) }
+    }
+
+    private static func unsubscribe(_ state: inout State, _ id: ObjectIdentifier, from issue: String) {
+        state.subscriptions[id]?.remove(issue)
+        state.subscribers[issue]?[id] = nil
+        if state.subscribers[issue]?.isEmpty == true { state.subscribers[issue] = nil }
+    }
+
+    // MARK: credentials
+
+    /// Counts access changes: read it before a lookup whose answer you then record.
+    public var accessEpoch: UInt64 { state.withLock { $0.access.epoch } }
+
+    /// Records the token and user the client authenticated with, unless access
+    /// changed since `epoch` (false: look the token up again).
+    public func authorize(_ client: ClientOutbox, token: String, user: String, ifEpoch epoch: UInt64) -> Bool {
+        let id = ObjectIdentifier(client)
+        return state.withLock { state in
+            state.clients[id] != nil && state.access.add(id, .init(token: token, user: user), ifEpoch: epoch)
+        }
+    }
+
+    /// The token was revoked or deleted: its connections get `unauthorized` and a
+    /// 1008 close, and no event from now on. Returns how many there were.
+    @discardableResult
+    public func revoke(token: String) -> Int {
+        let clients = state.withLock { state in
+            state.access.revoke(token: token).compactMap { id -> ClientOutbox? in
+                for issue in state.subscriptions[id] ?? [] { Self.unsubscribe(&state, id, from: issue) }
+                return state.clients[id]
+            }
+        }
+        for client in clients {
+            client.push(Frames.error("unauthorized", "These credentials were revoked; sign in again."))
+            client.requestClose(.policyViolation, reason: "credentials revoked")
+        }
+        return clients.count
+    }
+
+    /// The user lost a membership: the issues the user's connections watch, to be
+    /// checked again (`withdraw`). Subscriptions that start from now on wait for
+    /// that check (the access epoch changed).
+    public func membershipRemoved(user: String) -> Set<String> {
+        state.withLock { state in
+            state.access.membershipRemoved(user: user).reduce(into: Set<String>()) { $0.formUnion(state.subscriptions[$1] ?? []) }
+        }
+    }
+
+    /// Ends the user's subscriptions to `issues` (which the user may no longer
+    /// view): each of its connections is told `forbidden` for each issue it watched.
+    public func withdraw(user: String, issues: Set<String>) {
+        let told = state.withLock { state in
+            state.access.connections(user: user).compactMap { id -> (ClientOutbox, [String])? in
+                guard let client = state.clients[id] else { return nil }
+                let lost = (state.subscriptions[id] ?? []).intersection(issues).sorted()
+                for issue in lost { Self.unsubscribe(&state, id, from: issue) }
+                return lost.isEmpty ? nil : (client, lost)
+            }
+        }
+        for (client, issues) in told {
+            client.push(contentsOf: issues.map { Frames.error("forbidden", "You can no longer watch this issue.", issueID: $0) })
+        }
+    }
+
+    /// Every authenticated connection's token and user, with the issues it watches:
+    /// what to check again after notifications may have been missed.
+    public func accessSnapshot() -> (tokens: Set<String>, views: [(user: String, issue: String)]) {
+        state.withLock { state in
+            var tokens: Set<String> = []
+            var views: Set<[String]> = []
+            for (id, _) in state.clients {
+                guard let holder = state.access.holder(of: id) else { continue }
+                tokens.insert(holder.token)
+                for issue in state.subscriptions[id] ?? [] { views.insert([holder.user, issue]) }
+            }
+            return (tokens, views.map { ($0[0], $0[1]) })
+        }
+    }
+
+    /// Closes every connection of the user (when its access cannot be checked).
+    public func close(user: String, _ code: WebSocketErrorCode, reason: String) {
+        let clients = state.withLock { state in state.access.connections(user: user).compactMap { state.clients[$0] } }
+        for client in clients { client.requestClose(code, reason: reason) }
+    }
+
+    public func isConnected(_ client: ClientOutbox) -> Bool {
+        state.withLock { $0.clients[ObjectIdentifier(client)] != nil }
     }
 
     public func subscriptionCount(_ client: ClientOutbox) -> Int {
@@ -68,6 +167,7 @@ public final class Hub: Sendable {
         guard !frames.isEmpty else { return }
         let targets = state.withLock { $0.subscribers[issue].map { Array($0.values) } ?? [] }
         for client in targets { client.push(contentsOf: frames) }
+        if !targets.isEmpty { published.add(frames.reduce(0) { $0 + $1.readableBytes }, ordering: .relaxed) }
     }
 
     public func publish(_ frame: ByteBuffer, to issue: String) {
@@ -89,6 +189,11 @@ public final class Hub: Sendable {
 
     /// A snapshot, so clients are called without the hub's lock held.
     private var allClients: [ClientOutbox] { state.withLock { Array($0.clients.values) } }
+
+    public func takePublishedBytes() -> Int { published.exchange(0, ordering: .relaxed) }
+
+    /// Frames waiting in every client's outbox.
+    public var queuedFrames: Int { allClients.reduce(0) { $0 + $1.queuedFrames } }
 
     public var connectionCount: Int { state.withLock { $0.clients.count } }
 

@@ -22,6 +22,9 @@ public struct Relay {
         public var daemonTimeoutSeconds = 90
         /// Connections shared by the queries (LISTEN has one more of its own).
         public var queryConnections = 4
+        /// The page's origin (`https://agentlive.example.com`), normalized; nil: the
+        /// request's own scheme and Host.
+        public var publicOrigin: String?
 
         public init(database: ConnectionOptions) {
             self.database = database
@@ -42,6 +45,12 @@ public struct Relay {
             outboxLimits.frames = number(Name.queueFrames) ?? outboxLimits.frames
             outboxLimits.bytes = number(Name.queueBytes) ?? outboxLimits.bytes
             queryConnections = number(Name.queryConnections) ?? queryConnections
+            if let origin = environment[Name.publicOrigin], !origin.isEmpty {
+                guard let normalized = UpgradeOrigin.normalized(origin) else {
+                    throw ConnectionOptions.Invalid("\(Name.publicOrigin): not an http(s) origin: \(origin)")
+                }
+                publicOrigin = normalized
+            }
         }
     }
 
@@ -63,6 +72,7 @@ public struct Relay {
         let server = WebSocketServer(
             host: configuration.host, port: configuration.port,
             session: .init(hub: hub, directory: database, limits: configuration.outboxLimits, logger: logger),
+            publicOrigin: configuration.publicOrigin,
             health: {
                 let body = #"{"status":"\#(pump.isListening ? "ok" : "degraded")","listening":\#(pump.isListening),"connections":\#(hub.connectionCount)}"#
                 return (pump.isListening ? .ok : .serviceUnavailable, body)
@@ -79,6 +89,7 @@ public struct Relay {
                     .init(service: server),
                     .init(service: ConnectionCounter(hub: hub, logger: logger)),
                     .init(service: DeadlineSweeper(hub: hub)),
+                    .init(service: MemoryTrimmer(hub: hub)),
                     .init(service: GoingAway(hub: hub, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 logger: logger))
@@ -102,8 +113,8 @@ struct GoingAway: Service {
     }
 }
 
-/// Enforces the clients' deadlines once a second, for all of them: cheaper than a
-/// timer task per connection.
+/// Enforces the clients' deadlines once a second (authentication, credentials that
+/// expire, close handshakes), for all of them: cheaper than a timer task per connection.
 struct DeadlineSweeper: Service {
     var hub: Hub
 

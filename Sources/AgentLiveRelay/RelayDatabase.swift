@@ -7,15 +7,57 @@ struct RelayDatabase: RelayDirectory {
     let client: QueryConnections
     let logger: Logger
 
-    func user(for token: PresentedToken) async throws -> String? {
+    /// The token's user and the time it has left, measured by the database's clock
+    /// (api_token does not return expires_at: it is read from the row).
+    func identity(for token: PresentedToken) async throws -> RelayIdentity? {
         guard token.kind != .daemon else { return nil }
         let rows = try await client.query(
-            "select kind, secret_hash, user_id::text from agentlive.api_token(\(token.id)::uuid)", logger: logger)
-        for try await (kind, hash, user) in rows.decode((String, String, String?).self) {
-            guard kind == token.kind.rawValue, token.matches(storedHashHex: hash) else { return nil }
-            return user
+            """
+            select a.kind, a.secret_hash, a.user_id::text,
+                   (select extract(epoch from t.expires_at - now())::float8 from agentlive.token t where t.id = \(token.id)::uuid)
+            from agentlive.api_token(\(token.id)::uuid) a
+            """, logger: logger)
+        for try await (kind, hash, user, seconds) in rows.decode((String, String, String?, Double?).self) {
+            guard kind == token.kind.rawValue, token.matches(storedHashHex: hash), let user else { return nil }
+            return RelayIdentity(user: user, expiresIn: seconds.map { .milliseconds(Int64(max(0, $0) * 1000)) })
         }
         return nil
+    }
+
+    /// Of `issues`, those the user may no longer view.
+    func notViewable(user: String, issues: [String]) async throws -> Set<String> {
+        let rows = try await client.query(
+            """
+            select i::text from unnest(\(issues)::uuid[]) i
+            where not agentlive.relay_can_view(\(user)::uuid, i)
+            """, logger: logger)
+        var lost: Set<String> = []
+        for try await issue in rows.decode(String.self) { lost.insert(issue) }
+        return lost
+    }
+
+    /// Of `tokens` (ids), those that no longer work: revoked, deleted or expired.
+    func deadTokens(_ tokens: [String]) async throws -> Set<String> {
+        let rows = try await client.query(
+            """
+            select t::text from unnest(\(tokens)::uuid[]) t
+            where not exists (select 1 from agentlive.api_token(t))
+            """, logger: logger)
+        var dead: Set<String> = []
+        for try await token in rows.decode(String.self) { dead.insert(token) }
+        return dead
+    }
+
+    /// Of the (user, issue) pairs, those where the user may no longer view the issue.
+    func lostViews(_ pairs: [(user: String, issue: String)]) async throws -> [(user: String, issue: String)] {
+        let rows = try await client.query(
+            """
+            select u::text, i::text from unnest(\(pairs.map(\.user))::uuid[], \(pairs.map(\.issue))::uuid[]) as p(u, i)
+            where not agentlive.relay_can_view(u, i)
+            """, logger: logger)
+        var lost: [(user: String, issue: String)] = []
+        for try await (user, issue) in rows.decode((String, String).self) { lost.append((user, issue)) }
+        return lost
     }
 
     func canView(user: String, issue: String) async throws -> Bool {

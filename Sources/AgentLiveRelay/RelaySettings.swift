@@ -12,6 +12,7 @@ public enum RelaySettings {
         public static let queueBytes = "AGENTLIVE_WS_QUEUE_BYTES"
         public static let queryConnections = "AGENTLIVE_RELAY_DB_CONNECTIONS"
         public static let logLevel = "AGENTLIVE_LOG_LEVEL"
+        public static let publicOrigin = "AGENTLIVE_PUBLIC_ORIGIN"
     }
 
     public struct Variable: Sendable {
@@ -39,6 +40,10 @@ public enum RelaySettings {
                      meaning: "bytes queued for one client before it is closed with 1013"),
             Variable(name: Name.queryConnections, defaultValue: "\(defaults.queryConnections)",
                      meaning: "database connections for queries (plus one for LISTEN)"),
+            Variable(name: Name.publicOrigin, defaultValue: "unset",
+                     meaning: "the page's origin (https://agentlive.example.com), as for the API: a WebSocket "
+                        + "upgrade that carries the session cookie from another Origin is refused with 403. "
+                        + "Unset: the request's scheme (X-Forwarded-Proto) and Host header"),
             Variable(name: Name.logLevel, defaultValue: "info",
                      meaning: "trace, debug, info, notice, warning, error or critical"),
         ]

@@ -14,6 +14,8 @@ struct WebSocketServer: Service {
     var host: String
     var port: Int
     var session: WebSocketSessionHandler.Settings
+    /// `AGENTLIVE_PUBLIC_ORIGIN`, normalized: the page's origin (see `UpgradeOrigin`).
+    var publicOrigin: String?
     /// The `/health` answer: status and JSON body.
     var health: @Sendable () -> (HTTPResponseStatus, String)
     var logger: Logger
@@ -36,8 +38,10 @@ struct WebSocketServer: Service {
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: WebSocketSessionHandler.maxFrameBytes,
             automaticErrorHandling: true,
-            shouldUpgrade: { channel, head in
+            shouldUpgrade: { [publicOrigin] channel, head in
+                // A refused upgrade goes on as a plain request: PlainHTTPHandler answers 403.
                 let isWebSocket = head.uri.split(separator: "?", maxSplits: 1).first == "/ws"
+                    && !UpgradeOrigin.refuses(HTTPFields(head.headers), publicOrigin: publicOrigin)
                 return channel.eventLoop.makeSucceededFuture(isWebSocket ? HTTPHeaders() : nil)
             },
             upgradePipelineHandler: { [session] channel, head in
@@ -56,21 +60,25 @@ struct WebSocketServer: Service {
                 // The upgrade removes the HTTP codec; the handler behind it must go too.
                 completionHandler: { context in context.pipeline.removeHandler(name: PlainHTTPHandler.name, promise: nil) }
             ))
-        try channel.pipeline.syncOperations.addHandler(PlainHTTPHandler(health: health), name: PlainHTTPHandler.name)
+        try channel.pipeline.syncOperations.addHandler(
+            PlainHTTPHandler(health: health, publicOrigin: publicOrigin), name: PlainHTTPHandler.name)
     }
 }
 
-/// Requests that are not upgrades: `/health`, and a JSON 404 for anything else.
+/// Requests that are not upgrades: `/health`, a JSON 403 for an upgrade to `/ws`
+/// refused for its origin, and a JSON 404 for anything else.
 final class PlainHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     static let name = "agentlive-http"
     private let health: @Sendable () -> (HTTPResponseStatus, String)
+    private let publicOrigin: String?
     private var head: HTTPRequestHead?
 
-    init(health: @escaping @Sendable () -> (HTTPResponseStatus, String)) {
+    init(health: @escaping @Sendable () -> (HTTPResponseStatus, String), publicOrigin: String?) {
         self.health = health
+        self.publicOrigin = publicOrigin
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -81,9 +89,13 @@ final class PlainHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard let head else { return }
             self.head = nil
             let path = head.uri.split(separator: "?", maxSplits: 1).first ?? ""
-            let (status, body) = path == "/health" && head.method == .GET
-                ? health()
-                : (.notFound, #"{"error":{"code":"not_found","message":"The relay serves /ws and /health."}}"#)
+            let (status, body): (HTTPResponseStatus, String) =
+                if path == "/health" && head.method == .GET { health() }
+                else if path == "/ws" && UpgradeOrigin.refuses(HTTPFields(head.headers), publicOrigin: publicOrigin) {
+                    (.forbidden, #"{"error":{"code":"cross_origin","message":"This WebSocket was not opened by the AgentLive page, so the session cookie does not count for it."}}"#)
+                } else {
+                    (.notFound, #"{"error":{"code":"not_found","message":"The relay serves /ws and /health."}}"#)
+                }
             var headers = HTTPHeaders([
                 ("content-type", "application/json"), ("cache-control", "no-store"),
                 ("content-length", "\(body.utf8.count)"),

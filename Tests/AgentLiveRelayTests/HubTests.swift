@@ -180,9 +180,10 @@ struct FakeDirectory: RelayDirectory {
     static let visible = "11111111-1111-1111-1111-111111111111"
     static let hidden = "22222222-2222-2222-2222-222222222222"
     var validToken: String
+    var expiresIn: Duration? = nil
 
-    func user(for token: PresentedToken) async throws -> String? {
-        token.plaintext == validToken ? "user-1" : nil
+    func identity(for token: PresentedToken) async throws -> RelayIdentity? {
+        token.plaintext == validToken ? RelayIdentity(user: "user-1", expiresIn: expiresIn) : nil
     }
 
     func canView(user: String, issue: String) async throws -> Bool {
