@@ -7,16 +7,12 @@ struct RelayDatabase: RelayDirectory {
     let client: QueryConnections
     let logger: Logger
 
-    /// The token's user and the time it has left, measured by the database's clock
-    /// (api_token does not return expires_at: it is read from the row).
+    /// The token's user and the time it has left, measured by the database's clock.
     func identity(for token: PresentedToken) async throws -> RelayIdentity? {
         guard token.kind != .daemon else { return nil }
         let rows = try await client.query(
-            """
-            select a.kind, a.secret_hash, a.user_id::text,
-                   (select extract(epoch from t.expires_at - now())::float8 from agentlive.token t where t.id = \(token.id)::uuid)
-            from agentlive.api_token(\(token.id)::uuid) a
-            """, logger: logger)
+            "select kind, secret_hash, user_id::text, expires_in from agentlive.relay_token(\(token.id)::uuid)",
+            logger: logger)
         for try await (kind, hash, user, seconds) in rows.decode((String, String, String?, Double?).self) {
             guard kind == token.kind.rawValue, token.matches(storedHashHex: hash), let user else { return nil }
             return RelayIdentity(user: user, expiresIn: seconds.map { .milliseconds(Int64(max(0, $0) * 1000)) })

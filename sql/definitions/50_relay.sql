@@ -1,6 +1,17 @@
 -- What the relay reads: it is told about changes by NOTIFY (20_events.sql) and
 -- fetches the documents here, so an event is whole whatever its size.
 
+-- A live token as the relay checks it at authentication: its stored hash (compared
+-- in constant time by the relay), its user, and the seconds it has left by the
+-- database's clock (null: no expiry), after which the relay closes its sockets.
+create function agentlive.relay_token(p_id uuid)
+returns table (kind text, secret_hash text, user_id uuid, expires_in float8)
+language sql stable as $$
+    select t.kind, encode(t.secret_hash, 'hex'), t.user_id, extract(epoch from t.expires_at - now())::float8
+    from agentlive.token t
+    where t.id = p_id and t.revoked_at is null and (t.expires_at is null or t.expires_at > now())
+$$;
+
 create function agentlive.relay_can_view(p_user uuid, p_issue uuid) returns boolean
 language sql stable as $$
     select exists (
