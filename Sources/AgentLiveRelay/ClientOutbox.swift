@@ -94,36 +94,48 @@ public final class ClientOutbox: Sendable {
     private let limits: Limits
     private let deadlines: Deadlines
     private let writer: any ClientWriter
+    private let metrics: OutboxMetrics?
     private let state: Mutex<State>
 
     public static let tryAgainLater = WebSocketErrorCode(codeNumber: 1013)
 
-    public init(limits: Limits, deadlines: Deadlines = .init(), writer: any ClientWriter) {
+    public init(limits: Limits, deadlines: Deadlines = .init(), writer: any ClientWriter, metrics: OutboxMetrics? = nil) {
         self.limits = limits
         self.deadlines = deadlines
         self.writer = writer
+        self.metrics = metrics
         state = Mutex(State(deadline: .authenticate(.now + deadlines.authenticate)))
     }
 
     /// Queues a frame; past the limits, asks for the client to be closed instead.
-    public func push(_ frame: ByteBuffer) {
+    /// True if the frame was queued.
+    @discardableResult
+    public func push(_ frame: ByteBuffer) -> Bool {
         push(contentsOf: CollectionOfOne(frame))
     }
 
     /// Queues frames that belong together (one notification's messages): they go
-    /// out in one write.
-    public func push(contentsOf frames: some Collection<ByteBuffer>) {
-        perform(
-            state.withLock { state -> Action in
-                guard state.close == nil else { return .none }
-                let bytes = frames.reduce(0) { $0 + $1.readableBytes }
-                if state.queued.count + frames.count > limits.frames || state.queuedBytes + bytes > limits.bytes {
-                    return close(&state, CloseRequest(code: Self.tryAgainLater, reason: "too slow: reconnect and catch up"))
-                }
-                state.queued.append(contentsOf: frames)
-                state.queuedBytes += bytes
-                return state.writing ? .none : state.next()
-            })
+    /// out in one write. True if they were queued: false once the client is being
+    /// closed, or when they close it for being too slow.
+    @discardableResult
+    public func push(contentsOf frames: some Collection<ByteBuffer>) -> Bool {
+        let (action, queued) = state.withLock { state -> (Action, Bool) in
+            if let close = state.close {
+                if close.code == Self.tryAgainLater { metrics?.framesDropped.increment(by: Int64(frames.count)) }
+                return (.none, false)
+            }
+            let bytes = frames.reduce(0) { $0 + $1.readableBytes }
+            if state.queued.count + frames.count > limits.frames || state.queuedBytes + bytes > limits.bytes {
+                metrics?.slowClientsClosed.increment()
+                metrics?.framesDropped.increment(by: Int64(frames.count))
+                return (close(&state, CloseRequest(code: Self.tryAgainLater, reason: "too slow: reconnect and catch up")), false)
+            }
+            state.queued.append(contentsOf: frames)
+            state.queuedBytes += bytes
+            return (state.writing ? .none : state.next(), true)
+        }
+        perform(action)
+        return queued
     }
 
     /// Asks for the connection to be closed with `code` once what is queued has
@@ -138,7 +150,10 @@ public final class ClientOutbox: Sendable {
         state.deadline = .closeHandshake(.now + deadlines.closeGrace)
         // A client too slow for its queue loses the backlog; any other close (auth,
         // shutdown) first delivers what was queued (the error that explains it).
-        if request.code == Self.tryAgainLater { (state.queued, state.queuedBytes) = ([], 0) }
+        if request.code == Self.tryAgainLater {
+            if !state.queued.isEmpty { metrics?.framesDropped.increment(by: Int64(state.queued.count)) }
+            (state.queued, state.queuedBytes) = ([], 0)
+        }
         return state.writing ? .none : state.next()
     }
 

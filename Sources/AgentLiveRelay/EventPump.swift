@@ -20,6 +20,7 @@ public final class EventPump: Service, Sendable {
     private let connector: DatabaseConnector
     private let database: RelayDatabase
     private let hub: Hub
+    private var metrics: RelayMetrics { hub.metrics }
     private let logger: Logger
     /// How long a hole in a task's seqs may hold back later messages.
     private let gapWait: Duration
@@ -38,7 +39,8 @@ public final class EventPump: Service, Sendable {
 
     enum Input: Sendable {
         case listening(reconnected: Bool)
-        case notification(RelayNotification)
+        /// With the instant the LISTEN loop took it (the start of its lag, see `RelayMetrics.recordLag`).
+        case notification(RelayNotification, received: ContinuousClock.Instant)
         /// Time is up for a hole in this task's seqs: send what follows it.
         case gapTimeout(issueID: String, taskID: String, through: Int64)
         /// Check every connection's access again (after a lost LISTEN connection).
@@ -67,8 +69,9 @@ public final class EventPump: Service, Sendable {
                         self.logger.info("listening", metadata: ["channel": "\(Self.channel)", "server": "\(server)"])
                         inbox.send(.listening(reconnected: reconnected))
                         for try await notification in notifications {
+                            let received = ContinuousClock.now
                             if let event = RelayNotification(payload: notification.payload) {
-                                inbox.send(.notification(event))
+                                inbox.send(.notification(event, received: received))
                             }
                         }
                     }
@@ -93,8 +96,9 @@ public final class EventPump: Service, Sendable {
         while let inputs = await inbox.next() {
             var run: [MessageRange] = []
             for input in inputs {
-                if case .notification(.messages(let issue, let task, let from, let to, let documents)) = input {
-                    run.append(MessageRange(issueID: issue, taskID: task, after: from - 1, through: to, documents: documents))
+                if case .notification(.messages(let issue, let task, let from, let to, let documents), let received) = input {
+                    run.append(MessageRange(issueID: issue, taskID: task, after: from - 1, through: to, documents: documents,
+                                            received: received))
                     continue
                 }
                 await deliver(run, &cursors, inbox)
@@ -102,18 +106,19 @@ public final class EventPump: Service, Sendable {
                 switch input {
                 case .listening(let reconnected):
                     if reconnected {
+                        metrics.listenReconnects.increment()
                         cursors.reset()
-                        hub.broadcast(Frames.resync)
+                        hub.resyncAll()
                         await recheckAccess(attempt: 1, inbox)
                     }
                 case .recheckAccess(let attempt):
                     await recheckAccess(attempt: attempt, inbox)
-                case .notification(let notification):
+                case .notification(let notification, let received):
                     do {
-                        try await deliver(notification, &cursors, inbox)
+                        try await deliver(notification, received: received, &cursors, inbox)
                     } catch {
                         logger.warning("cannot build event", metadata: ["error": "\(String(reflecting: error))"])
-                        if let issue = notification.issueID { hub.publish(Frames.resync, to: issue) }
+                        if let issue = notification.issueID { hub.resync(issue: issue) }
                     }
                 case .gapTimeout(let issue, let task, let through):
                     guard let last = cursors.lastSent(task: task), through > last else { continue }
@@ -136,9 +141,11 @@ public final class EventPump: Service, Sendable {
                 ranges[i].after = min(ranges[i].after, after)
                 ranges[i].through = max(ranges[i].through, note.through)
                 ranges[i].rows += note.rows
+                if let received = note.received { ranges[i].received = min(ranges[i].received ?? received, received) }
             } else {
                 index[note.taskID] = ranges.count
-                ranges.append(MessageRange(issueID: note.issueID, taskID: note.taskID, after: after, through: note.through, rows: note.rows))
+                ranges.append(MessageRange(issueID: note.issueID, taskID: note.taskID, after: after, through: note.through,
+                                           rows: note.rows, received: note.received))
             }
         }
         let (watched, unwatched) = ranges.reduce(into: ([MessageRange](), [MessageRange]())) {
@@ -163,14 +170,15 @@ public final class EventPump: Service, Sendable {
                 for i in ranges.indices where ranges[i].rows.isEmpty { ranges[i].rows = fetched[ranges[i].taskID] ?? [] }
             } catch {
                 logger.warning("cannot read messages", metadata: ["error": "\(String(reflecting: error))"])
-                for issue in Set(missing.map(\.issueID)) { hub.publish(Frames.resync, to: issue) }
+                for issue in Set(missing.map(\.issueID)) { hub.resync(issue: issue) }
             }
         }
         for range in ranges {
             let found = range.rows
             let admitted = cursors.admit(task: range.taskID, seqs: found.map(\.seq), after: range.after, skipGap: skipGap)
-            hub.publish(found.prefix(admitted.count).map { Frames.event("task:message", payloadJSON: $0.json) },
-                        to: range.issueID)
+            let reached = hub.publish(found.prefix(admitted.count).map { Frames.event("task:message", payloadJSON: $0.json) },
+                                      to: range.issueID)
+            if reached > 0, let received = range.received { metrics.recordLag(since: received) }
             if admitted.gap {
                 let wait = gapWait
                 Task {
@@ -183,23 +191,29 @@ public final class EventPump: Service, Sendable {
 
     /// Every other notification: one event, read from the database when needed.
     private func deliver(
-        _ notification: RelayNotification, _ cursors: inout TaskCursors, _ inbox: Mailbox<Input>
+        _ notification: RelayNotification, received: ContinuousClock.Instant, _ cursors: inout TaskCursors,
+        _ inbox: Mailbox<Input>
     ) async throws {
+        // Publishes one event, and records its lag if it reached anyone.
+        func publish(_ frame: ByteBuffer, to issue: String) {
+            if hub.publish(frame, to: issue) > 0 { metrics.recordLag(since: received) }
+        }
         switch notification {
         case .messages(let issue, let task, let from, let to, let documents):  // usually taken in runs, above
-            await deliver([MessageRange(issueID: issue, taskID: task, after: from - 1, through: to, documents: documents)],
+            await deliver([MessageRange(issueID: issue, taskID: task, after: from - 1, through: to, documents: documents,
+                                        received: received)],
                           &cursors, inbox)
         case .task(let event, let issue, let task):
             if ["task:completed", "task:failed", "task:cancelled"].contains(event) { cursors.forget(task: task) }
             guard hub.hasSubscribers(issue), let payload = try await database.taskPayload(task: task) else { return }
-            hub.publish(Frames.event(event, payloadJSON: payload), to: issue)
+            publish(Frames.event(event, payloadJSON: payload), to: issue)
         case .progress(let issue, let task, let summary, let step, let total):
             guard hub.hasSubscribers(issue) else { return }
             let payload = ProgressPayload(taskID: task, issueID: issue, summary: summary, step: step, total: total)
-            hub.publish(Frames.event("task:progress", payloadJSON: Frames.json(payload)), to: issue)
+            publish(Frames.event("task:progress", payloadJSON: Frames.json(payload)), to: issue)
         case .comment(let issue, let comment):
             guard hub.hasSubscribers(issue), let payload = try await database.commentPayload(comment: comment) else { return }
-            hub.publish(Frames.event("comment:created", payloadJSON: payload), to: issue)
+            publish(Frames.event("comment:created", payloadJSON: payload), to: issue)
         case .tokenRevoked(let token):
             let closed = hub.revoke(token: token)
             if closed > 0 { logger.info("closed connections of a revoked token", metadata: ["connections": "\(closed)"]) }
@@ -253,15 +267,21 @@ struct MessageRange {
     var after: Int64
     var through: Int64
     var rows: [(seq: Int64, json: String)] = []
+    /// When the earliest notification of the range arrived; nil for a range sent
+    /// after a gap wait (its lag is not recorded).
+    var received: ContinuousClock.Instant?
 
-    init(issueID: String, taskID: String, after: Int64, through: Int64, rows: [(seq: Int64, json: String)] = []) {
+    init(issueID: String, taskID: String, after: Int64, through: Int64, rows: [(seq: Int64, json: String)] = [],
+         received: ContinuousClock.Instant? = nil) {
         (self.issueID, self.taskID, self.after, self.through, self.rows) = (issueID, taskID, after, through, rows)
+        self.received = received
     }
 
     /// A notification's range, with its inlined documents (seqs from after + 1).
-    init(issueID: String, taskID: String, after: Int64, through: Int64, documents: [String]) {
+    init(issueID: String, taskID: String, after: Int64, through: Int64, documents: [String],
+         received: ContinuousClock.Instant? = nil) {
         self.init(issueID: issueID, taskID: taskID, after: after, through: through,
-                  rows: documents.enumerated().map { (after + 1 + Int64($0.offset), $0.element) })
+                  rows: documents.enumerated().map { (after + 1 + Int64($0.offset), $0.element) }, received: received)
     }
 
     /// Keeps the rows only if they are the whole range, in order; otherwise none,

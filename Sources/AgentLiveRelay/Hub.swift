@@ -17,8 +17,12 @@ public final class Hub: Sendable {
     private let state = Mutex(State())
     /// Bytes handed to clients since `takePublishedBytes` (for `MemoryTrimmer`).
     private let published = Atomic<Int>(0)
+    /// Counted here: events sent and resyncs (see `RelayMetrics`).
+    public let metrics: RelayMetrics
 
-    public init() {}
+    public init(metrics: RelayMetrics = RelayMetrics()) {
+        self.metrics = metrics
+    }
 
     public func connect(_ client: ClientOutbox) {
         state.withLock { state in
@@ -161,21 +165,41 @@ public final class Hub: Sendable {
         state.withLock { $0.subscribers[issue] != nil }
     }
 
-    /// Sends frames to every subscriber of `issue`, each client's in one write. The
-    /// frames' bytes are shared, not copied per client.
-    public func publish(_ frames: some Collection<ByteBuffer> & Sendable, to issue: String) {
-        guard !frames.isEmpty else { return }
-        let targets = state.withLock { $0.subscribers[issue].map { Array($0.values) } ?? [] }
-        for client in targets { client.push(contentsOf: frames) }
-        if !targets.isEmpty { published.add(frames.reduce(0) { $0 + $1.readableBytes }, ordering: .relaxed) }
+    /// Sends event frames to every subscriber of `issue`, each client's in one
+    /// write. The frames' bytes are shared, not copied per client. Returns how many
+    /// clients took them (`agentlive_relay_events_sent_total` grows by that many
+    /// times the frames: one atomic add, whatever the number of clients).
+    @discardableResult
+    public func publish(_ frames: some Collection<ByteBuffer> & Sendable, to issue: String) -> Int {
+        let queued = fanOut(frames, to: issue)
+        if queued > 0 { metrics.eventsSent.increment(by: Int64(queued * frames.count)) }
+        return queued
     }
 
-    public func publish(_ frame: ByteBuffer, to issue: String) {
+    @discardableResult
+    public func publish(_ frame: ByteBuffer, to issue: String) -> Int {
         publish(CollectionOfOne(frame), to: issue)
     }
 
-    public func broadcast(_ frame: ByteBuffer) {
-        for client in allClients { client.push(frame) }
+    /// Tells the subscribers of `issue` to catch up over HTTP (an event was lost).
+    public func resync(issue: String) {
+        metrics.resyncs.increment(by: Int64(fanOut(CollectionOfOne(Frames.resync), to: issue)))
+    }
+
+    /// Tells every client to catch up over HTTP (notifications were missed).
+    public func resyncAll() {
+        let queued = allClients.reduce(0) { $0 + ($1.push(Frames.resync) ? 1 : 0) }
+        metrics.resyncs.increment(by: Int64(queued))
+    }
+
+    /// The clients that queued the frames.
+    private func fanOut(_ frames: some Collection<ByteBuffer> & Sendable, to issue: String) -> Int {
+        guard !frames.isEmpty else { return 0 }
+        let targets = state.withLock { $0.subscribers[issue].map { Array($0.values) } ?? [] }
+        var queued = 0
+        for client in targets where client.push(contentsOf: frames) { queued += 1 }
+        if !targets.isEmpty { published.add(frames.reduce(0) { $0 + $1.readableBytes }, ordering: .relaxed) }
+        return queued
     }
 
     public func closeAll(_ code: WebSocketErrorCode, reason: String) {
@@ -196,6 +220,12 @@ public final class Hub: Sendable {
     public var queuedFrames: Int { allClients.reduce(0) { $0 + $1.queuedFrames } }
 
     public var connectionCount: Int { state.withLock { $0.clients.count } }
+
+    /// Connections, and subscriptions summed over them (for a scrape: it walks
+    /// every connection's set, under the lock).
+    public var counts: (connections: Int, subscriptions: Int) {
+        state.withLock { state in (state.clients.count, state.subscriptions.values.reduce(0) { $0 + $1.count }) }
+    }
 
     /// The most clients connected at once since the last call (at least those now).
     public func takePeakConnections() -> Int {

@@ -16,6 +16,10 @@ public struct Relay {
     public struct Configuration: Sendable {
         public var host = "127.0.0.1"
         public var port = 8081
+        /// Where `GET /metrics` is served (`MetricsServer`); no port: not served.
+        /// The host must be loopback (`LoopbackAddress`).
+        public var metricsHost = "127.0.0.1"
+        public var metricsPort: Int?
         public var database: ConnectionOptions
         public var outboxLimits = ClientOutbox.Limits()
         public var reapInterval: Duration = .seconds(15)
@@ -56,18 +60,32 @@ public struct Relay {
 
     public var configuration: Configuration
     public var logger: Logger
+    public var metrics: RelayMetrics
 
-    public init(configuration: Configuration, logger: Logger) {
+    public init(configuration: Configuration, logger: Logger, metrics: RelayMetrics = RelayMetrics()) {
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
+    }
+
+    public struct NotLoopback: Error, CustomStringConvertible {
+        public var host: String
+        public init(host: String) { self.host = host }
+        public var description: String {
+            "\(host) is not a loopback address: the relay serves its metrics on loopback only "
+                + "(127.0.0.1, ::1, localhost); scrape from the same machine"
+        }
     }
 
     public func run() async throws {
+        if configuration.metricsPort != nil, !LoopbackAddress.contains(configuration.metricsHost) {
+            throw NotLoopback(host: configuration.metricsHost)
+        }
         let connector = DatabaseConnector(options: configuration.database)
         logger.info("database", metadata: ["settings": "\(configuration.database.summary)"])
         let client = QueryConnections(connector: connector, count: configuration.queryConnections, logger: logger)
         let database = RelayDatabase(client: client, logger: logger)
-        let hub = Hub()
+        let hub = Hub(metrics: metrics)
         let pump = EventPump(connector: connector, database: database, hub: hub, logger: logger)
         let server = WebSocketServer(
             host: configuration.host, port: configuration.port,
@@ -79,9 +97,15 @@ public struct Relay {
             },
             logger: logger)
 
+        var metricsServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let port = configuration.metricsPort {
+            let metrics = metrics
+            metricsServices.append(.init(service: MetricsServer(
+                host: configuration.metricsHost, port: port, render: { metrics.render(hub: hub) }, logger: logger)))
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [
+                services: metricsServices + [
                     .init(service: client),
                     .init(service: pump),
                     .init(service: Reaper(database: database, interval: configuration.reapInterval,

@@ -50,7 +50,8 @@ final class WebSocketSessionHandler: ChannelInboundHandler, RemovableChannelHand
         self.context = context
         let writer = ChannelClientWriter(
             channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop), logger: settings.logger)
-        let outbox = ClientOutbox(limits: settings.limits, deadlines: settings.deadlines, writer: writer)
+        let outbox = ClientOutbox(limits: settings.limits, deadlines: settings.deadlines, writer: writer,
+                                  metrics: settings.hub.metrics.outbox)
         let session = ClientSession(outbox: outbox, hub: settings.hub, directory: settings.directory)
         (self.outbox, self.session) = (outbox, session)
         settings.hub.connect(outbox)

@@ -16,6 +16,31 @@ struct RelayCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on.")
     var port = 8081
 
+    @Option(help: "Serve Prometheus metrics at GET /metrics on this port (loopback only; never through nginx).")
+    var metricsPort: Int?
+
+    @Option(help: ArgumentHelp(
+        "Serve the metrics on --port plus this (agentlive-relay@.service: 1000, so 8081 -> 9081).",
+        valueName: "offset"))
+    var metricsPortOffset: Int?
+
+    @Option(help: "Loopback address for the metrics (127.0.0.1, ::1 or localhost).")
+    var metricsHost = "127.0.0.1"
+
+    func validate() throws {
+        if metricsPort != nil && metricsPortOffset != nil {
+            throw ValidationError("give --metrics-port or --metrics-port-offset, not both")
+        }
+        if let metrics = resolvedMetricsPort, !(1...65535).contains(metrics) {
+            throw ValidationError("the metrics port \(metrics) is not between 1 and 65535")
+        }
+        if !LoopbackAddress.contains(metricsHost) {
+            throw ValidationError("--metrics-host: \(Relay.NotLoopback(host: metricsHost))")
+        }
+    }
+
+    var resolvedMetricsPort: Int? { metricsPort ?? metricsPortOffset.map { port + $0 } }
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var logger = Logger(label: "agentlive.relay") { StreamLogHandler.standardError(label: $0) }
@@ -23,7 +48,11 @@ struct RelayCommand: AsyncParsableCommand {
         var configuration = try Relay.Configuration(environment: environment)
         configuration.host = host
         configuration.port = port
-        try await Relay(configuration: configuration, logger: logger).run()
+        configuration.metricsHost = metricsHost
+        configuration.metricsPort = resolvedMetricsPort
+        let metrics = RelayMetrics()
+        metrics.bootstrapMetricsSystem()
+        try await Relay(configuration: configuration, logger: logger, metrics: metrics).run()
     }
 }
 
