@@ -26,7 +26,7 @@ CODES = {
     404: {"not_found", "issue_not_found", "task_not_found", "agent_not_found", "daemon_not_found",
           "workspace_not_found"},
     405: {"method_not_allowed"},
-    409: {"task_not_active", "task_already_active", "daemon_id_taken", "conflict"},
+    409: {"task_not_active", "task_already_active", "task_not_ended", "daemon_id_taken", "conflict"},
     413: {"body_too_large", "batch_too_large", "message_too_large"},
     415: {"unsupported_media_type"},
     422: {"invalid_value", "workspace_required"},
