@@ -1,3 +1,5 @@
+import AgentLiveCredentials
+
 /// Limits and settings, with the contract's defaults; each can be set from the environment.
 public struct APIConfiguration: Sendable, Equatable {
     public var maxBodyBytes = 4 << 20
@@ -29,6 +31,6 @@ public struct APIConfiguration: Sendable, Equatable {
         read("AGENTLIVE_MAX_CONTENT_BYTES", into: &maxContentBytes)
         read("AGENTLIVE_MAX_INPUT_BYTES", into: &maxInputBytes)
         read("AGENTLIVE_SESSION_TTL_SECONDS", into: &sessionTTLSeconds)
-        if let origin = environment["AGENTLIVE_PUBLIC_ORIGIN"].flatMap(BrowserOrigin.normalized) { publicOrigin = origin }
+        if let origin = environment["AGENTLIVE_PUBLIC_ORIGIN"].flatMap(PageOrigin.normalized) { publicOrigin = origin }
     }
 }

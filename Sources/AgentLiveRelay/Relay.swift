@@ -50,7 +50,7 @@ public struct Relay {
             outboxLimits.bytes = number(Name.queueBytes) ?? outboxLimits.bytes
             queryConnections = number(Name.queryConnections) ?? queryConnections
             if let origin = environment[Name.publicOrigin], !origin.isEmpty {
-                guard let normalized = UpgradeOrigin.normalized(origin) else {
+                guard let normalized = PageOrigin.normalized(origin) else {
                     throw ConnectionOptions.Invalid("\(Name.publicOrigin): not an http(s) origin: \(origin)")
                 }
                 publicOrigin = normalized

@@ -16,9 +16,9 @@ enum UpgradeOrigin {
     /// request's own: `X-Forwarded-Proto` (set by nginx) or http, and `Host` as the
     /// client sent it (nginx passes `$http_host`, port included).
     static func refuses(_ fields: HTTPFields, publicOrigin: String?) -> Bool {
-        guard fields[.authorization] == nil, hasSessionCookie(fields), let origin = fields[.origin] else { return false }
+        guard fields[.authorization] == nil, PresentedToken.hasSessionCookie(fields), let origin = fields[.origin] else { return false }
         guard let expected = publicOrigin ?? expected(fields) else { return true }
-        return normalized(origin) != expected
+        return PageOrigin.normalized(origin) != expected
     }
 
     /// `scheme://host[:port]` of the request, from its headers.
@@ -27,35 +27,10 @@ enum UpgradeOrigin {
             .split(separator: ",").first?.trimmingCharacters(in: .whitespaces).lowercased()
         let scheme = forwarded == "https" ? "https" : "http"
         guard let host = fields[hostName], !host.isEmpty else { return nil }
-        return normalized("\(scheme)://\(host)")
-    }
-
-    /// `scheme://host[:port]` in lowercase, default ports left out, from an origin or
-    /// a URL; nil for `null`, other schemes, or no host. (The API's BrowserOrigin
-    /// reads origins the same way.)
-    static func normalized(_ text: String) -> String? {
-        let lower = text.lowercased()
-        let scheme: String, defaultPort: String
-        if lower.hasPrefix("https://") { (scheme, defaultPort) = ("https", "443") }
-        else if lower.hasPrefix("http://") { (scheme, defaultPort) = ("http", "80") }
-        else { return nil }
-        let rest = lower.dropFirst(scheme.count + 3)
-        var authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        if authority.contains("@") || authority.isEmpty { return nil }
-        if authority.hasSuffix(":\(defaultPort)") { authority = authority.dropLast(defaultPort.count + 1) }
-        return "\(scheme)://\(authority)"
+        return PageOrigin.normalized("\(scheme)://\(host)")
     }
 
     private static let forwardedProto = HTTPField.Name("X-Forwarded-Proto")!
     /// A plain field here: NIO's HTTP/1 head is converted field by field.
     private static let hostName = HTTPField.Name("Host")!
-
-    /// Whether the request carries the session cookie at all (valid or not).
-    static func hasSessionCookie(_ fields: HTTPFields) -> Bool {
-        fields[values: .cookie].contains { header in
-            header.split(separator: ";").contains {
-                $0.drop(while: { $0 == " " }).hasPrefix("\(PresentedToken.sessionCookie)=")
-            }
-        }
-    }
 }

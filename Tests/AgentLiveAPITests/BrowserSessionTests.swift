@@ -1,5 +1,6 @@
 @testable import AgentLiveAPI
 import AgentLivePostgres
+import AgentLiveCredentials
 import HTTPTypes
 import Testing
 
@@ -68,11 +69,11 @@ import Testing
 
     @Test("Origins are compared as scheme, host and port")
     func originsNormalize() {
-        #expect(BrowserOrigin.normalized("https://A.example:443/x?y") == "https://a.example")
-        #expect(BrowserOrigin.normalized("http://a.example:8080") == "http://a.example:8080")
-        #expect(BrowserOrigin.normalized("null") == nil)
-        #expect(BrowserOrigin.normalized("javascript://a.example") == nil)
-        #expect(BrowserOrigin.normalized("http://user@a.example") == nil)
+        #expect(PageOrigin.normalized("https://A.example:443/x?y") == "https://a.example")
+        #expect(PageOrigin.normalized("http://a.example:8080") == "http://a.example:8080")
+        #expect(PageOrigin.normalized("null") == nil)
+        #expect(PageOrigin.normalized("javascript://a.example") == nil)
+        #expect(PageOrigin.normalized("http://user@a.example") == nil)
     }
 }
 

@@ -1,4 +1,5 @@
 @testable import AgentLiveRelay
+import AgentLiveCredentials
 import HTTPTypes
 import Testing
 
@@ -40,9 +41,9 @@ import Testing
     }
 
     @Test func originsAreNormalized() {
-        #expect(UpgradeOrigin.normalized("HTTPS://Agentlive.Example.com:443/path") == "https://agentlive.example.com")
-        #expect(UpgradeOrigin.normalized("http://h:8080") == "http://h:8080")
-        #expect(UpgradeOrigin.normalized("null") == nil)
-        #expect(UpgradeOrigin.normalized("http://user@h") == nil)
+        #expect(PageOrigin.normalized("HTTPS://Agentlive.Example.com:443/path") == "https://agentlive.example.com")
+        #expect(PageOrigin.normalized("http://h:8080") == "http://h:8080")
+        #expect(PageOrigin.normalized("null") == nil)
+        #expect(PageOrigin.normalized("http://user@h") == nil)
     }
 }
