@@ -6,10 +6,6 @@ import PostgresNIO
 import ServiceLifecycle
 import UnixSignals
 
-#if canImport(Glibc)
-import CMalloc
-#endif
-
 /// The relay process: the WebSocket endpoint `/ws`, `/health`, the LISTEN pump,
 /// the reaper and the database pool, run as one service group.
 public struct Relay {
@@ -149,10 +145,7 @@ struct DeadlineSweeper: Service {
     }
 }
 
-/// Logs the number of WebSocket connections once a minute when it changed. When
-/// it is below the peak of the last minute, hands freed memory back: glibc keeps it
-/// otherwise (a relay that held 20,000 connections stayed at 835 MiB after they had
-/// all gone).
+/// Logs the number of WebSocket connections once a minute when it changed.
 struct ConnectionCounter: Service {
     var hub: Hub
     var logger: Logger
@@ -163,9 +156,6 @@ struct ConnectionCounter: Service {
             repeat {
                 let count = hub.connectionCount
                 if count != last { logger.info("connections", metadata: ["count": "\(count)"]) }
-                #if canImport(Glibc)
-                if count < hub.takePeakConnections() { malloc_trim(0) }
-                #endif
                 last = count
             } while await sleep(.seconds(60))
         }

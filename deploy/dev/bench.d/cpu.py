@@ -7,8 +7,10 @@
 
 Components: postgres (the stack's postmaster and every backend it started,
 including those that ended: the postmaster's reaped-children time), api (the
-supervisor and its workers), nginx, relay, and everything else on the machine
+supervisor and its workers), nginx, relay (every relay of the stack: run/relay.pid,
+run/relay-2.pid …), and everything else on the machine
 (the benchmark's clients, other stacks)."""
+import glob
 import json
 import os
 import sys
@@ -27,7 +29,7 @@ def pid_in(path):
 def snapshot(stack):
     pm = pid_in(f"{stack}/pg/postmaster.pid")
     api = pid_in(f"{stack}/run/api.pid")
-    relay = pid_in(f"{stack}/run/relay.pid")
+    relays = {pid_in(path) for path in [f"{stack}/run/relay.pid", *glob.glob(f"{stack}/run/relay-[0-9]*.pid")]}
     ngx = pid_in(f"{stack}/nginx/nginx.pid")
     g = {"postgres": 0, "api": 0, "nginx": 0, "relay": 0, "other": 0}
     for p in os.listdir("/proc"):
@@ -49,7 +51,7 @@ def snapshot(stack):
             g["api"] += own
         elif pid == ngx or ppid == ngx:
             g["nginx"] += own
-        elif pid == relay:
+        elif pid in relays:
             g["relay"] += own
         else:
             g["other"] += own

@@ -164,9 +164,11 @@ struct ws {
     int ctrl_len;
     unsigned char *out;       /* output the socket did not take yet */
     int out_len;
+    int port;                 /* the server's port for this connection; 0: ws_server.port */
 };
 
-/* The one server all of the program's connections talk to. */
+/* The server all of the program's connections talk to (a connection may name
+ * another port of the same host in its own `port`). */
 static struct {
     const char *host, *path, *token;
     int port;
@@ -340,8 +342,10 @@ static void ws_parse(struct ws *w, const unsigned char *buf, size_t n, double t)
 
 /* Starts connecting to ws_server (from src_ip when given). Returns -1 with errno
  * when that fails at once: the connection is then DONE, without ws_on_end. */
+static int ws_port(const struct ws *w) { return w->port ? w->port : ws_server.port; }
+
 static int ws_connect(struct ws *w, const char *src_ip) {
-    w->fd = tcp_open(src_ip, ws_server.host, ws_server.port);
+    w->fd = tcp_open(src_ip, ws_server.host, ws_port(w));
     if (w->fd < 0) {
         w->state = WS_DONE;
         return -1;
@@ -359,7 +363,7 @@ static void ws_writable(struct ws *w) {
         getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &len);
         if (err) {
             char what[96];
-            snprintf(what, sizeof what, "connect to %s:%d", ws_server.host, ws_server.port);
+            snprintf(what, sizeof what, "connect to %s:%d", ws_server.host, ws_port(w));
             ws_fail(w, what, err);
             return;
         }
@@ -368,7 +372,7 @@ static void ws_writable(struct ws *w) {
                          "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
                          "Authorization: Bearer %s\r\n\r\n",
-                         ws_server.path, ws_server.host, ws_server.port, ws_server.token);
+                         ws_server.path, ws_server.host, ws_port(w), ws_server.token);
         if (n >= (int)sizeof req) { ws_end(w, WS_FAILED, "the token is too long"); return; }
         w->state = WS_HANDSHAKE;
         w->hs = xrealloc(NULL, WS_HANDSHAKE_MAX);

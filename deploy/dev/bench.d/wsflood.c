@@ -8,13 +8,16 @@
  * subscribes to issue number i / PER_ISSUE of ISSUES_FILE (one id a line), and
  * from then on counts the text frames it receives ("task:message" events apart).
  * It answers pings (the relay closes a client that does not). Source addresses
- * 127.0.0.2 … 127.0.0.(1+SOURCES) spread the ephemeral ports.
+ * 127.0.0.2 … 127.0.0.(1+SOURCES) spread the ephemeral ports. PORTS is one port
+ * or several, comma-separated (one relay each): connection i goes to port
+ * i mod their number, so every issue's subscribers are spread over the relays as
+ * a round-robin load balancer would spread them.
  *
  * Every 250 ms it rewrites STATS_FILE with one line of cumulative counters:
  *   connected subscribed events bytes closes errors
  * and exits on SIGTERM/SIGINT.
  *
- * usage: wsflood HOST PORT TOKEN ISSUES_FILE PER_ISSUE FIRST COUNT SOURCES STATS_FILE
+ * usage: wsflood HOST PORTS TOKEN ISSUES_FILE PER_ISSUE FIRST COUNT SOURCES STATS_FILE
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -33,6 +36,7 @@ struct conn {
 
 static struct conn *conns;
 static int count, first, per_issue, sources;
+static int ports[64], n_ports;
 static char **issues;
 static int n_issues;
 static const char *stats_path;
@@ -100,11 +104,16 @@ static void start(struct conn *c) {
 
 int main(int argc, char **argv) {
     if (argc != 10) {
-        fprintf(stderr, "usage: wsflood HOST PORT TOKEN ISSUES_FILE PER_ISSUE FIRST COUNT SOURCES STATS_FILE\n");
+        fprintf(stderr, "usage: wsflood HOST PORTS TOKEN ISSUES_FILE PER_ISSUE FIRST COUNT SOURCES STATS_FILE\n");
         return 2;
     }
     ws_server.host = argv[1];
-    ws_server.port = atoi(argv[2]);
+    for (char *p = argv[2]; *p && n_ports < 64; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+        ports[n_ports] = atoi(p);
+        if (ports[n_ports] <= 0) { fprintf(stderr, "wsflood: bad port list %s\n", argv[2]); return 2; }
+        n_ports++;
+    }
+    ws_server.port = ports[0];
     ws_server.token = argv[3];
     ws_server.path = "/ws";
     per_issue = atoi(argv[5]);
@@ -114,12 +123,15 @@ int main(int argc, char **argv) {
     stats_path = argv[9];
     snprintf(stats_tmp, sizeof stats_tmp, "%s.tmp", stats_path);
     issues = read_lines(argv[4], &n_issues);
-    if (!n_issues || per_issue < 1 || count < 1 || sources < 1) { fprintf(stderr, "wsflood: bad arguments\n"); return 2; }
+    if (!n_issues || !n_ports || per_issue < 1 || count < 1 || sources < 1) { fprintf(stderr, "wsflood: bad arguments\n"); return 2; }
 
     loop_init();
     conns = calloc(count, sizeof *conns);
     if (!conns) die("out of memory");
-    for (int i = 0; i < count; i++) conns[i].index = first + i;
+    for (int i = 0; i < count; i++) {
+        conns[i].index = first + i;
+        conns[i].ws.port = ports[(first + i) % n_ports];
+    }
     int next = 0;
     double last_stats = 0;
     struct epoll_event evs[512];
