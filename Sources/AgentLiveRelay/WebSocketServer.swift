@@ -3,7 +3,6 @@ import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 import NIOWebSocket
 import ServiceLifecycle
 
@@ -21,17 +20,9 @@ struct WebSocketServer: Service {
     var logger: Logger
 
     func run() async throws {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in channel.eventLoop.makeCompletedFuture { try configure(channel) } }
-            .bind(host: host, port: port).get()
+        let listener = try await ServerListener.bind(host: host, port: port, backlog: 1024) { channel in try configure(channel) }
         logger.info("listening", metadata: ["address": "\(host):\(port)"])
-        try await withGracefulShutdownHandler {
-            try await server.closeFuture.get()
-        } onGracefulShutdown: {
-            server.close(promise: nil)
-        }
+        try await listener.serve()
     }
 
     private func configure(_ channel: any Channel) throws {
@@ -40,7 +31,7 @@ struct WebSocketServer: Service {
             automaticErrorHandling: true,
             shouldUpgrade: { [publicOrigin] channel, head in
                 // A refused upgrade goes on as a plain request: PlainHTTPHandler answers 403.
-                let isWebSocket = head.uri.split(separator: "?", maxSplits: 1).first == "/ws"
+                let isWebSocket = head.path == "/ws"
                     && !UpgradeOrigin.refuses(HTTPFields(head.headers), publicOrigin: publicOrigin)
                 return channel.eventLoop.makeSucceededFuture(isWebSocket ? HTTPHeaders() : nil)
             },
@@ -74,7 +65,7 @@ final class PlainHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     static let name = "agentlive-http"
     private let health: @Sendable () -> (HTTPResponseStatus, String)
     private let publicOrigin: String?
-    private var head: HTTPRequestHead?
+    private var request = PlainHTTPRequest()
 
     init(health: @escaping @Sendable () -> (HTTPResponseStatus, String), publicOrigin: String?) {
         self.health = health
@@ -82,32 +73,16 @@ final class PlainHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head): self.head = head
-        case .body: break
-        case .end:
-            guard let head else { return }
-            self.head = nil
-            let path = head.uri.split(separator: "?", maxSplits: 1).first ?? ""
-            let (status, body): (HTTPResponseStatus, String) =
-                if path == "/health" && head.method == .GET { health() }
-                else if path == "/ws" && UpgradeOrigin.refuses(HTTPFields(head.headers), publicOrigin: publicOrigin) {
-                    (.forbidden, #"{"error":{"code":"cross_origin","message":"This WebSocket was not opened by the AgentLive page, so the session cookie does not count for it."}}"#)
-                } else {
-                    (.notFound, #"{"error":{"code":"not_found","message":"The relay serves /ws and /health."}}"#)
-                }
-            var headers = HTTPHeaders([
-                ("content-type", "application/json"), ("cache-control", "no-store"),
-                ("content-length", "\(body.utf8.count)"),
-            ])
-            if !head.isKeepAlive { headers.add(name: "connection", value: "close") }
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
-            let (keepAlive, channel) = (head.isKeepAlive, context.channel)
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-                if !keepAlive { channel.close(promise: nil) }
+        guard let head = request.take(unwrapInboundIn(data)) else { return }
+        let (status, body): (HTTPResponseStatus, String) =
+            if head.path == "/health" && head.method == .GET { health() }
+            else if head.path == "/ws" && UpgradeOrigin.refuses(HTTPFields(head.headers), publicOrigin: publicOrigin) {
+                (.forbidden, #"{"error":{"code":"cross_origin","message":"This WebSocket was not opened by the AgentLive page, so the session cookie does not count for it."}}"#)
+            } else {
+                (.notFound, #"{"error":{"code":"not_found","message":"The relay serves /ws and /health."}}"#)
             }
-        }
+        respond(to: head, status, contentType: "application/json", body: context.channel.allocator.buffer(string: body),
+                context: context)
     }
 }
 
