@@ -62,10 +62,14 @@ final class WebSocketSessionHandler: ChannelInboundHandler, RemovableChannelHand
         }
     }
 
+    /// The outbox's writer holds this handler (to send close frames on the event
+    /// loop), so the handler lets go of the outbox and the session here: otherwise
+    /// the two keep each other, and the channel, alive after the connection ends
+    /// (measured: 8 KiB a connection, never freed).
     func handlerRemoved(context: ChannelHandlerContext) {
         ping?.cancel()
         if let outbox { settings.hub.disconnect(outbox) }
-        self.context = nil
+        (self.context, self.ping, self.outbox, self.session, self.pending) = (nil, nil, nil, nil, nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -20,6 +20,27 @@ import Testing
         WebSocketFrame(fin: true, opcode: opcode, data: ByteBuffer(string: text))
     }
 
+    @Test func aClosedConnectionLeavesNeitherItsHandlerNorItsOutboxBehind() async throws {
+        let hub = Hub()
+        let settings = WebSocketSessionHandler.Settings(
+            hub: hub, directory: FakeDirectory(validToken: "none"), limits: .init(), logger: Logger(label: "test"))
+        weak var handler: WebSocketSessionHandler?
+        let channel = try {
+            let strong = WebSocketSessionHandler(settings: settings, credentials: nil)
+            handler = strong
+            return EmbeddedChannel(handler: strong)
+        }()
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        try channel.writeInbound(frame(.binary, "x"))  // the outbox writes through the handler
+        channel.embeddedEventLoop.run()
+        #expect(handler != nil)
+        try channel.close().wait()
+        channel.embeddedEventLoop.run()
+        try? await Task.sleep(for: .milliseconds(50))  // the session's pending work ends
+        #expect(hub.connectionCount == 0)
+        #expect(handler == nil)
+    }
+
     @Test func aPingIsAnsweredWithItsData() throws {
         let (channel, hub) = try makeChannel()
         #expect(hub.connectionCount == 1)
