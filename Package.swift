@@ -14,9 +14,9 @@ let package = Package(
         .executable(name: "agentlive-api", targets: ["agentlive-api"]),
         .executable(name: "agentlive-relay", targets: ["agentlive-relay"]),
         .executable(name: "agentlive-daemon", targets: ["agentlive-daemon"]),
-        // libFuzzer target (deploy/dev/fuzz); a normal build replays input files.
+        // libFuzzer target (deploy/dev/fuzz.sh); a normal build replays input files.
         .executable(name: "agentlive-fuzz", targets: ["agentlive-fuzz"]),
-        // libFuzzer target for the daemon's reading of agent output (deploy/dev/fuzz daemon).
+        // libFuzzer target for the daemon's reading of agent output (deploy/dev/fuzz.sh daemon).
         .executable(name: "agentlive-daemon-fuzz", targets: ["agentlive-daemon-fuzz"]),
     ],
     dependencies: [
@@ -151,13 +151,18 @@ let package = Package(
             ]
         ),
 
+        // What the fuzz executables and the property tests share: the fuzz main (libFuzzer
+        // or a replay of input files) and a seeded generator (SplitMix64).
+        .target(name: "AgentLiveFuzzSupport"),
+
         // Request parsing and body validation under libFuzzer: built with
-        // `-sanitize=fuzzer -DFUZZING` by deploy/dev/fuzz, plain (a replayer) otherwise.
+        // `-sanitize=fuzzer -DFUZZING` by deploy/dev/fuzz.sh, plain (a replayer) otherwise.
         .executableTarget(
             name: "agentlive-fuzz",
             dependencies: [
                 "AgentLiveAPI",
                 "AgentLiveFastCGI",
+                "AgentLiveFuzzSupport",
                 "AgentLivePostgres",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -166,8 +171,10 @@ let package = Package(
         ),
 
         // The daemon's parsers, redaction and throttle under libFuzzer: built with
-        // `-sanitize=fuzzer -DFUZZING` by `deploy/dev/fuzz daemon`, a replayer otherwise.
-        .executableTarget(name: "agentlive-daemon-fuzz", dependencies: ["AgentLiveOutput", "AgentLiveWire"]),
+        // `-sanitize=fuzzer -DFUZZING` by `deploy/dev/fuzz.sh daemon`, a replayer otherwise.
+        .executableTarget(
+            name: "agentlive-daemon-fuzz", dependencies: ["AgentLiveFuzzSupport", "AgentLiveOutput", "AgentLiveWire"]
+        ),
 
         .testTarget(name: "AgentLiveWireTests", dependencies: ["AgentLiveWire"]),
         .testTarget(
@@ -180,6 +187,7 @@ let package = Package(
             name: "AgentLiveAPITests",
             dependencies: [
                 "AgentLiveAPI",
+                "AgentLiveFuzzSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
@@ -194,7 +202,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "AgentLiveDaemonTests",
-            dependencies: ["AgentLiveDaemon", "AgentLiveOutput", "AgentLiveWire"]
+            dependencies: ["AgentLiveDaemon", "AgentLiveFuzzSupport", "AgentLiveOutput", "AgentLiveWire"]
         ),
     ]
 )

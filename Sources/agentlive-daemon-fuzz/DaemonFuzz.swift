@@ -16,9 +16,10 @@
 // The random choices come from a hash of the input, so a reproducer replays exactly.
 // Anything else traps: that is the crash libFuzzer reports.
 //
-// Built with `-sanitize=fuzzer -DFUZZING` (`deploy/dev/fuzz daemon`), `main` hands
+// Built with `-sanitize=fuzzer -DFUZZING` (`deploy/dev/fuzz.sh daemon`), `main` hands
 // over to libFuzzer. In a normal build it replays files: `agentlive-daemon-fuzz FILE|DIR…`.
 
+import AgentLiveFuzzSupport
 import AgentLiveOutput
 import AgentLiveWire
 import Foundation
@@ -244,17 +245,4 @@ struct FuzzInstant: InstantProtocol, Sendable {
     func advanced(by duration: Duration) -> FuzzInstant { FuzzInstant(offset: offset + duration) }
     func duration(to other: FuzzInstant) -> Duration { other.offset - offset }
     static func < (a: FuzzInstant, b: FuzzInstant) -> Bool { a.offset < b.offset }
-}
-
-/// A small deterministic generator (Steele, Lea and Flood's SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -21,11 +21,12 @@
 // reaches the database must hold no NUL and its JSON parameters must parse. Anything
 // else traps: that is the crash libFuzzer reports.
 //
-// Built with `-sanitize=fuzzer -DFUZZING` (deploy/dev/fuzz), `main` hands over to
+// Built with `-sanitize=fuzzer -DFUZZING` (deploy/dev/fuzz.sh), `main` hands over to
 // libFuzzer. In a normal build it replays files: `agentlive-fuzz FILE|DIR…`.
 
 import AgentLiveAPI
 import AgentLiveFastCGI
+import AgentLiveFuzzSupport
 import AgentLivePostgres
 import Crypto
 import Foundation
@@ -275,56 +276,12 @@ final class FuzzDatabase: SQLDatabase {
 /// Replay with AGENTLIVE_FUZZ_VERBOSE=1 prints every answer (to check what a seed reaches).
 nonisolated(unsafe) var verbose = false
 
-#if FUZZING
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-#endif
-
 @main
 struct FuzzMain {
     static func main() {
-        #if FUZZING
-        // SwiftPM names this function `main`, so libFuzzer's own main is not linked:
-        // hand over to its driver, which parses the usual -runs/-max_total_time flags.
-        var argc = CommandLine.argc
-        var argv = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzz(data, size) }))
-        #else
-        replay(Array(CommandLine.arguments.dropFirst()))
-        #endif
-    }
-
-    /// Runs each file (directories: each file in them) through the target once.
-    static func replay(_ paths: [String]) {
-        guard !paths.isEmpty, !paths.contains(where: { $0 == "-h" || $0 == "--help" }) else {
-            print("usage: agentlive-fuzz FILE|DIR...  (replays inputs; deploy/dev/fuzz builds the libFuzzer target)")
-            exit(paths.isEmpty ? 2 : 0)
-        }
         verbose = ProcessInfo.processInfo.environment["AGENTLIVE_FUZZ_VERBOSE"] == "1"
-        var count = 0
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                FileHandle.standardError.write(Data("agentlive-fuzz: no such file: \(path)\n".utf8))
-                exit(2)
-            }
-            let files = isDirectory.boolValue
-                ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted().map { "\(path)/\($0)" }
-                : [path]
-            for file in files {
-                guard let data = FileManager.default.contents(atPath: file) else { continue }
-                if verbose { print(file) }
-                let bytes = [UInt8](data)
-                bytes.withUnsafeBufferPointer { buffer in
-                    _ = fuzz(buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!, buffer.count)
-                }
-                count += 1
-            }
+        fuzzMain(name: "agentlive-fuzz", builder: "deploy/dev/fuzz.sh", each: { if verbose { print($0) } }) { data, size in
+            fuzz(data, size)
         }
-        print("agentlive-fuzz: \(count) inputs replayed, no failure")
     }
 }

@@ -1,4 +1,5 @@
 @testable import AgentLiveAPI
+import AgentLiveFuzzSupport
 import Foundation
 import Testing
 
@@ -110,17 +111,4 @@ import Testing
 /// The elements of a column as text (see `binaryArray`).
 func elements(_ column: BinaryArray) -> [String?] {
     binaryArray(column.bytes)?.values ?? [":not an array:"]
-}
-
-/// A seeded generator, so a failing round can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E4B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

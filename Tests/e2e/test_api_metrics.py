@@ -10,7 +10,7 @@ import uuid
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import BASE_URL, STACK_DIR, Client, batch, stack_settings, wait_until, worker_pids
+from agentlive_fixtures import BASE_URL, STACK_DIR, Client, batch, stack_settings, wait_until, worker_pids
 
 HEALTH = ("/api/health", "GET")
 ISSUE = ("/api/issues/{id}", "GET")

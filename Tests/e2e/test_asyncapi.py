@@ -19,7 +19,7 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from conftest import ROOT, Client, msg, relays_healthy, sql, wait_until
+from agentlive_fixtures import ROOT, Client, msg, relays_healthy, sql, wait_until
 
 DOCUMENT_URI = "urn:agentlive:asyncapi"
 DOCUMENT = yaml.safe_load((ROOT / "deploy" / "asyncapi.yaml").read_text())

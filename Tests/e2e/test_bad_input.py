@@ -7,7 +7,7 @@ from typing import Optional
 
 import pytest
 
-from conftest import MiB, Client, assert_error, batch, msg, stored_seqs
+from agentlive_fixtures import MiB, Client, assert_error, batch, msg, stored_seqs
 
 NOBODY = object()
 

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from conftest import BASE_URL, ROOT, STACK_DIR, Client, lit, sql, stack, stored_seqs, wait_until
+from agentlive_fixtures import BASE_URL, ROOT, STACK_DIR, Client, lit, sql, stack, stored_seqs, wait_until
 
 BIN = pathlib.Path(os.environ.get("BIN") or ROOT / ".build" / "debug")
 DAEMON = BIN / "agentlive-daemon"

@@ -3,7 +3,7 @@ import json
 import uuid
 from datetime import datetime
 
-from conftest import assert_error, assert_same_messages, batch, msg, stored_seqs
+from agentlive_fixtures import assert_error, assert_same_messages, batch, msg, stored_seqs
 
 
 def kinds(entries):

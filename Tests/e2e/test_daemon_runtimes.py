@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from conftest import lit, sql
+from agentlive_fixtures import lit, sql
 from test_daemon import (DAEMON, SESSIONS, assert_messages_match, assert_outcome, daemons,  # noqa: F401 (fixture)
                          expected_messages, expected_outcome, fetch_messages, replay_args, wait_for_status)
 
@@ -118,7 +118,7 @@ def test_the_watchdog_fails_a_task_whose_agent_goes_silent(world, daemons):
 
 def test_one_daemon_serves_the_agents_its_config_lists(world, tmp_path):
     import subprocess
-    from conftest import BASE_URL
+    from agentlive_fixtures import BASE_URL
     second = sql(f"select agentlive.create_agent({lit(world.slug)}, 'second-agent', 'gemini')")
     token_file = tmp_path / "token"
     token_file.write_text(world.daemon_token + "\n")

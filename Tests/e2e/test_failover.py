@@ -20,7 +20,7 @@ import pytest
 import requests
 from websockets.asyncio.client import connect as ws_connect
 
-from conftest import ROOT, STACK, stack_settings
+from agentlive_fixtures import ROOT, STACK, stack_settings
 
 DAEMONS, WATCHERS, BATCH = 3, 6, 5
 BEFORE_S, AFTER_S = 3.0, 6.0

@@ -1,7 +1,7 @@
 """Message batches are idempotent by (task_id, seq)."""
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import Client, assert_same_messages, batch, stored_seqs
+from agentlive_fixtures import Client, assert_same_messages, batch, stored_seqs
 
 
 def test_retried_batch_stores_nothing_twice(world):

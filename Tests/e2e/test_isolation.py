@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from conftest import BASE_URL, Client, assert_error, batch, describe, lit, sql, stored_seqs
+from agentlive_fixtures import BASE_URL, Client, assert_error, batch, describe, lit, sql, stored_seqs
 
 
 @pytest.fixture

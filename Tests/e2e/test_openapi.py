@@ -11,7 +11,7 @@ import yaml
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from openapi_spec_validator import validate as validate_spec
 
-from conftest import BASE_URL, RECORDED, ROOT, STACK_DIR, Client, Recorded, batch
+from agentlive_fixtures import BASE_URL, RECORDED, ROOT, STACK_DIR, Client, Recorded, batch
 
 SPEC = yaml.safe_load((ROOT / "deploy" / "openapi.yaml").read_text())
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from conftest import assert_error, batch, lit, sql, sql_int, stored_seqs
+from agentlive_fixtures import assert_error, batch, lit, sql, sql_int, stored_seqs
 
 FINISHED = "('completed', 'failed', 'cancelled')"
 

@@ -23,7 +23,7 @@ import time
 import pytest
 
 from test_daemon import daemons, expected_outcome, replay_args  # noqa: F401 (daemons is a fixture)
-from conftest import (BASE_URL, Client, batch, describe, lit, msg, post_with_retry, relays,
+from agentlive_fixtures import (BASE_URL, Client, batch, describe, lit, msg, post_with_retry, relays,
                       relays_healthy, sql, stack, wait_until)
 
 from playwright import sync_api  # noqa: E402 (installed by deploy/dev/stack test)

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from conftest import BASE_URL, Client, lit, msg, post_with_retry, sql
+from agentlive_fixtures import BASE_URL, Client, lit, msg, post_with_retry, sql
 from test_page import (JS_SEQS, Streamer, assert_exactly, browser, messages, open_issue, open_page,  # noqa: F401
                        page, post_all, progress, sign_in, start_task, transcript_seqs)
 

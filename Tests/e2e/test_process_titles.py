@@ -3,7 +3,7 @@ pgrep agentlive-api finds them all."""
 import pathlib
 import subprocess
 
-from conftest import supervisor_pid, worker_pids
+from agentlive_fixtures import supervisor_pid, worker_pids
 
 
 def command_line(pid) -> str:

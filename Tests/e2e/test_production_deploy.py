@@ -33,7 +33,7 @@ import urllib3
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # the test's own self-signed certificate
 
-from conftest import ROOT, STACK_DIR, stack_settings, wait_until
+from agentlive_fixtures import ROOT, STACK_DIR, stack_settings, wait_until, worker_pids
 
 TIMEOUT = 10
 
@@ -271,11 +271,6 @@ def deployment():
                         "dbname=postgres user=postgres", "-c", f"drop database if exists {database} with (force)"],
                        capture_output=True, timeout=60)
         shutil.rmtree(root, ignore_errors=True)
-
-
-def worker_pids(supervisor: int) -> set:
-    p = subprocess.run(["pgrep", "-P", str(supervisor)], capture_output=True, text=True, timeout=10)
-    return {int(x) for x in p.stdout.split()}
 
 
 def test_workers_run_unprivileged_and_only_nginx_may_open_the_socket(deployment):

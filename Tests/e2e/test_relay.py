@@ -21,7 +21,7 @@ from multiprocessing.pool import ThreadPool
 import pytest
 import websockets
 
-from conftest import (BASE_URL, STACK_DIR, MiB, Client, Relay, assert_same_messages, batch, describe, event_types,
+from agentlive_fixtures import (BASE_URL, STACK_DIR, MiB, Client, Relay, assert_same_messages, batch, describe, event_types,
                       lit, msg, post_with_retry, relay_env, relays, relays_healthy, sql, stack,
                       stack_settings, stored_seqs, wait_until)
 

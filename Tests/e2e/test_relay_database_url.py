@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from conftest import STACK_DIR, TIMEOUT, lit, sql, wait_until
+from agentlive_fixtures import STACK_DIR, TIMEOUT, lit, sql, wait_until
 
 
 def stack_env() -> dict:

@@ -18,7 +18,7 @@ import time
 import pytest
 import requests
 
-from conftest import MiB, STACK_DIR, batch, relay_env, relays, wait_until
+from agentlive_fixtures import MiB, STACK_DIR, batch, relay_env, relays, wait_until
 
 KiB = 1024
 MESSAGES = 1000

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import BASE_URL, STACK_DIR, msg, relays
+from agentlive_fixtures import BASE_URL, STACK_DIR, msg, relays
 
 NAMES = ("agentlive_relay_connections", "agentlive_relay_subscriptions", "agentlive_relay_events_sent_total",
          "agentlive_relay_slow_clients_closed_total", "agentlive_relay_frames_dropped_total",

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import websockets
 
-from conftest import BASE_URL, Client, lit, new_world, sql
+from agentlive_fixtures import BASE_URL, Client, lit, new_world, sql
 
 # Every server-side close in this file is 1008 (policy violation).
 POLICY = 1008

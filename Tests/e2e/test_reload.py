@@ -14,7 +14,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import (STACK_DIR, TIMEOUT, Client, batch, describe, stack_settings, supervisor_pid,
+from agentlive_fixtures import (STACK_DIR, TIMEOUT, Client, batch, describe, stack_settings, supervisor_pid,
                       wait_until, worker_pids)
 
 CLIENTS = 8

@@ -3,7 +3,7 @@ import os
 import signal
 import threading
 
-from conftest import (Client, assert_error, batch, describe, post_with_retry, stack, stored_seqs,
+from agentlive_fixtures import (Client, assert_error, batch, describe, post_with_retry, stack, stored_seqs,
                       supervisor_pid, wait_until, worker_pids)
 
 BATCHES, SIZE, TASKS = 200, 20, 4

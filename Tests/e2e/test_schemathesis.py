@@ -24,7 +24,7 @@ import sys
 
 import yaml
 
-from conftest import BASE_URL, ROOT, Recorded, sql
+from agentlive_fixtures import BASE_URL, ROOT, Recorded, sql
 from test_openapi import check_response
 
 SPEC = ROOT / "deploy" / "openapi.yaml"
@@ -72,7 +72,7 @@ def run_schemathesis(name, token, ids, tmp_path, filters):
 
 
 def recorded(cassette):
-    """The cassette's responses, as conftest records them."""
+    """The cassette's responses, as agentlive_fixtures.Client records them."""
     out = []
     for item in yaml.safe_load(cassette.read_text())["http_interactions"]:
         request, response = item["request"], item["response"]

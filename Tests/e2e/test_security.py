@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from conftest import (BASE_URL, STACK_DIR, Client, assert_error, batch, describe, lit, sql, stack_settings,
+from agentlive_fixtures import (BASE_URL, STACK_DIR, Client, assert_error, batch, describe, lit, sql, stack_settings,
                       stored_seqs)
 
 OTHER_PORT = f"http://{urlsplit(BASE_URL).hostname}:{(urlsplit(BASE_URL).port or 80) + 1000}"

@@ -6,7 +6,7 @@ import pathlib
 import re
 import subprocess
 
-from conftest import ROOT
+from agentlive_fixtures import ROOT
 
 BIN = os.environ.get("BIN", "")
 VARIABLE = re.compile(r"\bAGENTLIVE_[A-Z_]+\b")

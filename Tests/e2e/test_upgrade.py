@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from conftest import ROOT, STACK_DIR
+from agentlive_fixtures import ROOT, STACK_DIR
 
 PGBIN = pathlib.Path("/usr/lib/postgresql/15/bin")
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""deploy/dev/chaos — the fault scenario of the proof issue, as one command.
+"""deploy/dev/chaos.py — the fault scenario of the proof issue, as one command.
 
 It brings up a stack of its own (STACK_DIR <repo>/.stack-chaos, nginx on :18600,
 relays on :18601-18602, 4 API workers, debug build unless CONFIG is set, fsync
@@ -30,6 +30,14 @@ PG_RESTARTS [2]; NGINX_STOPS [1]; NGINX_DOWN [5] s; SEED [random]; DRAIN [45] s
 for the daemons to finish after the load; KEEP_STACK [0]; and the stack's
 STACK_DIR, PORT [18600], RELAY_PORT [18601], RELAYS [2], WORKERS [4],
 CONFIG [debug], STACK_FAST [1].
+
+A short run (about two minutes with a built tree, for checking the script itself):
+DURATION=10 TASKS=2 RATE=20 DAEMONS=2 WATCHERS=6 RELAY_KILLS=1 WORKER_KILLS=2
+PG_RESTARTS=1 NGINX_STOPS=1 NGINX_DOWN=2 DRAIN=30 deploy/dev/chaos.py
+
+It drives the stack with the e2e suite's helpers, Tests/e2e/agentlive_fixtures.py
+(stack verbs, SQL, processes, HTTP and WebSocket clients, workspaces), which it
+imports from there after pointing them at its own stack.
 """
 import asyncio
 import concurrent.futures
@@ -47,14 +55,6 @@ import threading
 import time
 import uuid
 from collections import Counter
-
-try:
-    import requests
-    import websockets
-    from websockets.asyncio.client import connect as ws_connect
-except ImportError as e:  # the stack's own test tools (stack test installs them)
-    sys.exit(f"chaos: needs the Python packages requests and websockets ({e}); "
-             "python3 -m pip install requests websockets")
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 STACK = str(REPO / "deploy" / "dev" / "stack")
@@ -77,6 +77,18 @@ STACK_ENV = {"STACK_DIR": os.environ.get("STACK_DIR") or str(REPO / ".stack-chao
              "CONFIG": os.environ.get("CONFIG") or "debug",
              "STACK_FAST": os.environ.get("STACK_FAST") or "1"}
 os.environ.update(STACK_ENV)
+BASE = f"http://127.0.0.1:{STACK_ENV['PORT']}"
+# The shared helpers read their stack from the environment when imported.
+os.environ.update(AGENTLIVE_URL=BASE, AGENTLIVE_STACK=STACK)
+sys.path.insert(0, str(REPO / "Tests" / "e2e"))
+try:
+    import requests
+    import websockets
+    from agentlive_fixtures import (Client, StackError, frame_json, lit, new_world, relays, sql, stack,
+                                    stack_settings, supervisor_pid, worker_pids, ws_open)
+except ImportError as e:  # the stack's own test tools (stack test installs them)
+    sys.exit(f"chaos: needs the Python packages requests and websockets ({e}); "
+             "python3 -m pip install requests websockets")
 
 DURATION = env_int("DURATION", 60)
 TASKS = env_int("TASKS", 10)
@@ -92,9 +104,6 @@ DRAIN = env_int("DRAIN", 45)
 SEED = env_int("SEED", random.SystemRandom().randrange(1, 1_000_000))
 KEEP_STACK = os.environ.get("KEEP_STACK") == "1"
 
-BASE = f"http://127.0.0.1:{STACK_ENV['PORT']}"
-WS_URL = f"ws://127.0.0.1:{STACK_ENV['PORT']}/ws"
-HTTP_TIMEOUT = 10
 SETTLE = 15            # s: bound for the watchers to hold everything before the final catch-up
 CATCH_UP_BOUND = 30    # s: one catch-up, retrying 502/503/504 and refused connections
 BUILD_WAIT = 600       # s: bound for another swift build to end before `stack up`
@@ -104,7 +113,8 @@ MESSAGES = 2 * PAIRS                   # per task: seq 1..MESSAGES
 
 
 class Abort(Exception):
-    """The run could not be made (exit 2)."""
+    """The run could not be made (exit 2); so is a StackError or a failed `expect=`
+    (an AssertionError) of the shared helpers."""
 
 
 def log(text):
@@ -115,78 +125,6 @@ def log(text):
 
 S = pathlib.Path(STACK_ENV["STACK_DIR"])
 WORK = S / "chaos"
-
-
-def stack(*args, timeout=120, check=True):
-    p = subprocess.run([STACK, *args], capture_output=True, text=True, timeout=timeout,
-                       stdin=subprocess.DEVNULL)
-    if check and p.returncode != 0:
-        raise Abort(f"stack {' '.join(args)} failed ({p.returncode}):\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
-    return p
-
-
-def sql(*queries, timeout=60):
-    """Statements in one psql session, in order, as the database owner; unaligned tuples."""
-    cmd = [STACK, "psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1"]
-    for q in queries:
-        cmd += ["-c", q]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    if p.returncode != 0:
-        raise Abort(f"psql failed ({p.returncode}) on {queries[0][:200]}:\n{p.stderr[-2000:]}")
-    return p.stdout.strip()
-
-
-def lit(value):
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def pid_alive(pid):
-    try:
-        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
-def cmdline(pid):
-    try:
-        return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def read_pid(path):
-    try:
-        return int(pathlib.Path(path).read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def relay_names():
-    count = int(STACK_ENV["RELAYS"])
-    return ["relay" if i == 1 else f"relay-{i}" for i in range(1, count + 1)]
-
-
-def relay_port(name):
-    index = 1 if name == "relay" else int(name.split("-")[1])
-    return int(STACK_ENV["RELAY_PORT"]) + index - 1
-
-
-def relay_pid(name):
-    pid = read_pid(S / "run" / f"{name}.pid")
-    return pid if pid and pid_alive(pid) and "agentlive-relay" in cmdline(pid) else None
-
-
-def api_supervisor():
-    return read_pid(S / "run" / "api.pid")
-
-
-def api_workers():
-    sup = api_supervisor()
-    if not sup:
-        return []
-    p = subprocess.run(["pgrep", "-P", str(sup)], capture_output=True, text=True, timeout=10)
-    return [int(x) for x in p.stdout.split() if pid_alive(int(x))]
 
 
 def file_size(path):
@@ -277,44 +215,26 @@ def generate_session(path):
 # ------------------------------------------------------------------ the world
 
 class World:
-    """Workspace, user (token), agent, daemon token, issues: made with SQL and the API."""
+    """The shared helpers' workspace (user and daemon tokens, an agent for the replay
+    runtime), this run's TASKS issues and, once assigned, their tasks."""
 
     def __init__(self):
-        slug = f"chaos{uuid.uuid4().hex[:10]}"
-        email = f"{slug}@chaos.test"
-        out = sql(
-            f"select 'workspace_id=' || agentlive.create_workspace({lit(slug)}, 'Chaos {slug}')",
-            f"select 'user_id=' || agentlive.create_user({lit(email)}, 'Chaos watcher', 'chaos')",
-            f"select agentlive.add_member({lit(slug)}, {lit(email)}, 'member')",
-            f"select 'agent_id=' || agentlive.create_agent({lit(slug)}, 'Chaos agent', 'replay')",
-            f"select 'user_token=' || agentlive.create_user_token({lit(email)}, 'chaos watchers')",
-            f"select 'daemon_token=' || agentlive.create_daemon_token({lit(slug)}, 'chaos daemons')")
-        values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-        self.slug, self.email = slug, email
-        self.workspace_id, self.agent_id = values["workspace_id"], values["agent_id"]
-        self.user_token, self.daemon_token = values["user_token"], values["daemon_token"]
+        self.w = new_world(prefix="chaos", runtime="replay")
+        self.workspace_id, self.agent_id = self.w.workspace_id, self.w.agent_id
+        self.user_token = self.w.user_token
         self.token_file = WORK / "daemon-token"
         old = os.umask(0o077)
         try:
-            self.token_file.write_text(self.daemon_token + "\n")
+            self.token_file.write_text(self.w.daemon_token + "\n")
         finally:
             os.umask(old)
-        self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {self.user_token}"
-        self.issues = [self.post("/api/issues", {"title": f"chaos issue {i + 1}",
-                                                 "description": "Streamed while things break."}, 201)["id"]
+        self.issues = [self.w.create_issue(f"chaos issue {i + 1}", "Streamed while things break.")["id"]
                        for i in range(TASKS)]
         self.task_of = {}  # issue id -> task id
 
-    def post(self, path, body, expect):
-        r = self.http.post(BASE + path, json=body, timeout=HTTP_TIMEOUT)
-        if r.status_code != expect:
-            raise Abort(f"POST {path} -> {r.status_code} {r.text[:300]}")
-        return r.json()
-
     def assign_all(self):
         for issue in self.issues:
-            self.task_of[issue] = self.post(f"/api/issues/{issue}/assign", {"agent_id": self.agent_id}, 201)["id"]
+            self.task_of[issue] = self.w.assign(issue)["id"]
 
     def task_rows(self):
         """{task id: status} of this run's tasks."""
@@ -333,8 +253,7 @@ class Daemons:
         self.procs = []
         self.world = world
         per = max(1, math.ceil(TASKS / DAEMONS))
-        binary = pathlib.Path(dict(line.split("=", 1) for line in (S / "settings").read_text().splitlines()
-                                   if "=" in line)["BIN"]) / "agentlive-daemon"
+        binary = pathlib.Path(stack_settings()["BIN"]) / "agentlive-daemon"
         self.cmd = lambda i: [str(binary), "--server", BASE, "--token-file", str(world.token_file),
                               "--agent", world.agent_id, "--runtime", "replay",
                               "--session", str(WORK / "session.jsonl"), "--speed", "1",
@@ -377,8 +296,7 @@ class Watcher:
 
     def __init__(self, index, issue, world, pool, stop):
         self.index, self.issue, self.world, self.pool, self.stop = index, issue, world, pool, stop
-        self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {world.user_token}"
+        self.http = Client(world.user_token, record=False)
         self.held = set()
         self.contig = 0
         self.conn = None
@@ -444,8 +362,7 @@ class Watcher:
         deadline = time.monotonic() + CATCH_UP_BOUND
         while True:
             try:
-                r = self.http.get(f"{BASE}/api/tasks/{task}/messages", params={"after": after, "limit": 1000},
-                                  timeout=HTTP_TIMEOUT)
+                r = self.http.get(f"/api/tasks/{task}/messages", params={"after": after, "limit": 1000})
             except requests.RequestException:
                 r = None
             if r is None or r.status_code in (502, 503, 504):
@@ -509,7 +426,7 @@ class Watcher:
 
     async def subscribe(self, conn):
         self.subscribe_sent = self.subscribe_sent or time.monotonic()
-        await conn.send(json.dumps({"type": "subscribe", "payload": {"issue_id": self.issue}}))
+        await conn.send(frame_json("subscribe", {"issue_id": self.issue}))
 
     async def run(self):
         catcher = asyncio.create_task(self.catch_up_loop())
@@ -517,9 +434,8 @@ class Watcher:
         try:
             while not self.stop.is_set():
                 try:
-                    conn = await ws_connect(WS_URL, additional_headers={"Authorization": f"Bearer {self.world.user_token}"},
-                                            open_timeout=5, close_timeout=1, ping_interval=None, max_size=None,
-                                            compression=None, proxy=None)
+                    conn = await ws_open(token=self.world.user_token, open_timeout=5, close_timeout=1,
+                                         ping_interval=None)
                 except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake, websockets.ConnectionClosed):
                     self.connect_failures += 1
                     await self.pause(backoff)
@@ -665,7 +581,7 @@ class Faults:
     def kill_relay(self):
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            live = [(name, pid) for name in relay_names() if (pid := relay_pid(name))]
+            live = [(r.name, pid) for r in relays() if (pid := r.live_pid())]
             if live:
                 name, pid = self.rng.choice(live)
                 os.kill(pid, signal.SIGKILL)
@@ -676,7 +592,7 @@ class Faults:
     def kill_worker(self):
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            workers = api_workers()
+            workers = sorted(worker_pids())
             if workers:
                 pid = self.rng.choice(workers)
                 os.kill(pid, signal.SIGKILL)
@@ -787,7 +703,7 @@ class Run:
     def all_ended(self, world):
         try:
             rows = world.task_rows()
-        except (Abort, subprocess.TimeoutExpired):
+        except (StackError, subprocess.TimeoutExpired):
             return False
         return len(rows) == TASKS and all(s in ("completed", "failed", "cancelled") for s in rows.values())
 
@@ -811,7 +727,7 @@ class Run:
             await asyncio.sleep(min(5, max(0.1, end - time.monotonic())))
             try:
                 stored = await asyncio.to_thread(world.stored_count)
-            except (Abort, subprocess.TimeoutExpired):
+            except (StackError, subprocess.TimeoutExpired):
                 stored = None
             t = time.monotonic() - self.t_load
             rate = "" if stored is None else f" ({(stored - last) / 5:.0f}/s)"
@@ -860,16 +776,14 @@ class Run:
 
     def stack_state(self):
         """{relay name: (pid, /health status)}, api supervisor, workers."""
-        relays = {}
-        for name in relay_names():
-            pid = relay_pid(name)
+        state = {}
+        for relay in relays():
             try:
-                code = requests.get(f"http://127.0.0.1:{relay_port(name)}/health", timeout=5).status_code
-            except requests.RequestException:
+                code = relay.health()[0]
+            except (requests.RequestException, ValueError):
                 code = None
-            restarts = (S / "run" / "supervisor" / f"{name}.restarts")
-            relays[name] = (pid, code, int(restarts.read_text().strip()) if restarts.exists() else 0)
-        return relays, api_supervisor(), api_workers()
+            state[relay.name] = (relay.live_pid(), code, relay.restarts())
+        return state, supervisor_pid(), worker_pids()
 
 
 def ranges(seqs):
@@ -938,8 +852,8 @@ def main():
         world = World()
         daemons = Daemons(world)
         log_offsets = {p.name: file_size(p) for p in (S / "log").glob("*.log")}
-        supervisor_before = api_supervisor()
-        workers_before = set(api_workers())
+        supervisor_before = supervisor_pid()
+        workers_before = worker_pids()
 
         # Every wait inside is bounded; this bounds their sum.
         bound = DURATION + DRAIN + SETTLE + CATCH_UP_BOUND + 30
@@ -1094,7 +1008,7 @@ def main():
     except KeyboardInterrupt:
         log("interrupted")
         return 130
-    except Abort as e:
+    except (Abort, AssertionError) as e:  # AssertionError: StackError or a failed expect=
         log(f"cannot run: {e}")
         return 2
     finally:

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# deploy/dev/fuzz — builds a libFuzzer target with -sanitize=fuzzer,address and runs
+# deploy/dev/fuzz.sh — builds a libFuzzer target with -sanitize=fuzzer,address and runs
 # it for a bounded time.
 #
-#   deploy/dev/fuzz [api|daemon] [SECONDS] [libFuzzer flags...]   default api, 60 s
-#   deploy/dev/fuzz 300 -jobs=2 -workers=2
-#   deploy/dev/fuzz daemon 600
-#   deploy/dev/fuzz [api|daemon] replay FILE...                    run inputs once (a crash reproducer)
+#   deploy/dev/fuzz.sh [api|daemon] [SECONDS] [libFuzzer flags...]   default api, 60 s
+#   deploy/dev/fuzz.sh 300 -jobs=2 -workers=2
+#   deploy/dev/fuzz.sh daemon 600
+#   deploy/dev/fuzz.sh [api|daemon] replay FILE...                    run inputs once (a crash reproducer)
 #
 # api (agentlive-fuzz, Sources/agentlive-fuzz): FastCGI parameters -> HTTP request
 # head, request-body decoding and the validators of the endpoints (AgentLiveAPI over
@@ -80,7 +80,7 @@ build() {
 
 if [[ ${1:-} == replay ]]; then
     shift
-    (($#)) || die "usage: deploy/dev/fuzz [api|daemon] replay FILE..."
+    (($#)) || die "usage: deploy/dev/fuzz.sh [api|daemon] replay FILE..."
     build
     exec "$BIN" -runs=1 "$@"
 fi
@@ -114,7 +114,7 @@ grep -E 'Fatal error|ERROR: (AddressSanitizer|libFuzzer)|SUMMARY:|==[0-9]+== *ER
 reproducer=$(sed -n "s/^Test unit written to //p;s/.*Test unit written to //p" "$log" | tail -1)
 if [[ -n $reproducer ]]; then
     say "FAILED (exit $status); reproducer: ${reproducer#"$REPO"/}" >&2
-    say "replay it: deploy/dev/fuzz ${SUFFIX#-}${SUFFIX:+ }replay ${reproducer#"$REPO"/}" >&2
+    say "replay it: deploy/dev/fuzz.sh ${SUFFIX#-}${SUFFIX:+ }replay ${reproducer#"$REPO"/}" >&2
 else
     say "FAILED (exit $status); see ${log#"$REPO"/}" >&2
 fi
