@@ -35,6 +35,7 @@ struct AccessIndex<Connection: Hashable & Sendable>: Sendable {
         if byToken[holder.token]?.isEmpty == true { byToken[holder.token] = nil }
         byUser[holder.user]?.remove(connection)
         if byUser[holder.user]?.isEmpty == true { byUser[holder.user] = nil }
+        holders.releaseSpareCapacity()
     }
 
     func holder(of connection: Connection) -> Holder? { holders[connection] }

@@ -40,6 +40,8 @@ public final class Hub: Sendable {
             }
             state.clients[id] = nil
             state.access.remove(id)
+            state.clients.releaseSpareCapacity()
+            state.subscriptions.releaseSpareCapacity()
         }
     }
 
