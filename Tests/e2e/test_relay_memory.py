@@ -1,6 +1,7 @@
-"""The relay gives memory back after a burst: 1,000 frames of 60 KB go to one
+"""The relay gives memory back: after a burst (1,000 frames of 60 KB go to one
 watcher, then the relay's RSS must come back near what it was idle, with the
-watcher still connected.
+watcher still connected), and after connections come and go (rounds of 1,000
+subscribed connections, opened and closed: what a round leaves must not pile up).
 
 The burst goes through a relay of its own, started for the test beside the
 stack's (same binary and environment, another port): a fresh process, so the
@@ -11,6 +12,7 @@ a generous wait for the memory to come back.
 import asyncio
 import os
 import pathlib
+import resource
 import socket
 import subprocess
 import time
@@ -30,6 +32,12 @@ POSTERS = 4  # batches in flight at once, so notifications pile up: a burst, not
 # debug-build relay kept 8-38 MiB of this burst for good (glibc keeps freed memory
 # in its arenas); with it, it comes back to idle.
 BOUND = 4 * MiB
+
+
+def private(pid) -> int:
+    """Private memory (what the process alone holds: not the binary's shared pages)."""
+    fields = pathlib.Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    return sum(int(line.split()[1]) * KiB for line in fields if line.startswith(("Private_Clean:", "Private_Dirty:")))
 
 
 def rss(pid) -> int:
@@ -128,3 +136,39 @@ def test_rss_returns_near_idle_after_a_burst_of_big_frames(world, live, own_rela
     mb = {k: f"{v / MiB:.1f} MiB" for k, v in figures.items()}
     print(f"\nrelay RSS: idle {mb['idle']}, peak {mb['peak']}, when drained {mb['drained']}, after {mb['after']}")
     assert figures["after"] <= figures["idle"] + BOUND, mb
+
+
+CHURN_CONNECTIONS = 1000
+CHURN_ROUNDS = 4
+# A connection that leaked would keep about 8 KiB: 1,000 a round, 3 rounds after
+# the first, 24 MiB. What a round may leave for good (tables, caches) is far less.
+CHURN_BOUND = 4 * MiB
+
+
+def test_connections_that_come_and_go_leave_nothing_behind(world, live, own_relay):
+    pid, port = own_relay
+    t = world.running_task()
+    after = []
+    resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+
+    async def main():
+        gate = asyncio.Semaphore(100)
+
+        async def one(i):
+            async with gate:
+                c = await live.connect(token=world.user_token, url=f"ws://127.0.0.1:{port}/ws", label=f"client {i}",
+                                       open_timeout=30)
+                await c.subscribe(t.issue_id)
+            return c
+
+        for _ in range(CHURN_ROUNDS):
+            clients = await asyncio.gather(*(one(i) for i in range(CHURN_CONNECTIONS)))
+            await asyncio.gather(*(c.conn.close() for c in clients))
+            await asyncio.to_thread(wait_until, lambda: requests.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                                    .json()["connections"] == 0, 30, "every connection to be gone")
+            await asyncio.sleep(3)  # the relay trims once they have gone
+            after.append(private(pid))
+
+    live.run(main, timeout=300)
+    print("\nrelay private memory after each round: " + ", ".join(f"{v / MiB:.1f} MiB" for v in after))
+    assert after[-1] - after[0] <= CHURN_BOUND, [f"{v / MiB:.1f} MiB" for v in after]
