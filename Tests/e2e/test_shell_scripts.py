@@ -1,6 +1,6 @@
 """Every shell script the repository tracks passes shellcheck with no finding at all
 (style included). A script is one named *.sh or one whose first line is a sh/bash
-shebang (deploy/dev/stack, .ci/run, deploy/dev/bench…). .ci/run installs shellcheck;
+shebang (deploy/dev/stack, .ci/run, deploy/dev/bench.sh…). .ci/run installs shellcheck;
 without it (a machine set up by hand) the test is skipped."""
 import re
 import shutil

@@ -1,4 +1,4 @@
--- wrk script for the catch-up figure (deploy/dev/bench): GET a page of
+-- wrk script for the catch-up figure (deploy/dev/bench.sh): GET a page of
 -- BENCH_LIMIT messages after a random seq of one long task, as a browser does
 -- after a reconnect. Environment: BENCH_TOKEN (user token), BENCH_TASK,
 -- BENCH_MAX_AFTER (the highest `after`: task length - limit, so pages are full).

@@ -1,4 +1,4 @@
--- wrk script for the ingest figure (deploy/dev/bench): POSTs batches of
+-- wrk script for the ingest figure (deploy/dev/bench.sh): POSTs batches of
 -- BENCH_BATCH messages of BENCH_CONTENT_BYTES bytes of text each, like a daemon.
 -- Environment: BENCH_TOKEN (daemon token), BENCH_TASKS (file, one task id a
 -- line). Thread t of n takes every n-th task; its k-th request goes to its tasks

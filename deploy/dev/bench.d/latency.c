@@ -1,5 +1,5 @@
 /*
- * latency — the clients of the latency figure of deploy/dev/bench, on one epoll
+ * latency — the clients of the latency figure of deploy/dev/bench.sh, on one epoll
  * loop each, so that what they measure is the stack and not themselves (the
  * Python clients used ~0.8 of this machine's 2 cores and their own 5 ms timer
  * fired 30 ms late at p99). Two modes, one process each:

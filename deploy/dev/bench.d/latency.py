@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The latency figure of deploy/dev/bench: the limit and the analysis, in two
+"""The latency figure of deploy/dev/bench.sh: the limit and the analysis, in two
 modes (one process each). The watchers and the daemons are a C program on epoll,
 latency.c (`latency watch` and `latency post`), so that the clients' own delay
 stays out of what they measure.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints deploy/dev/bench's table from its results file (tab-separated rows:
+"""Prints deploy/dev/bench.sh's table from its results file (tab-separated rows:
 figure, ours, limit, ratio, goal, met) and writes the same as Markdown.
 
 usage: report.py RESULTS.tsv CONDITIONS.txt OUT.md"""

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Worker start-up time for deploy/dev/bench: starts `agentlive-api serve --listen
+"""Worker start-up time for deploy/dev/bench.sh: starts `agentlive-api serve --listen
 SOCKET --workers 1` and asks GET /api/health over FastCGI, straight on the
 worker's socket (no nginx), every millisecond until the first 200. Prints JSON:
 the time of each run from the start of the process to that answer, and the time

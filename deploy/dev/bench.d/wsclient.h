@@ -1,5 +1,5 @@
 /*
- * wsclient.h — what the C clients of deploy/dev/bench (wsflood.c, latency.c)
+ * wsclient.h — what the C clients of deploy/dev/bench.sh (wsflood.c, latency.c)
  * share: a WebSocket client for many connections on one epoll loop (connect,
  * upgrade with a Bearer token, masked frames out with the output the socket did
  * not take kept for EPOLLOUT, a frame parser that joins a message's frames and

@@ -1,6 +1,6 @@
 /*
  * wsflood — many WebSocket clients on one epoll loop, for the fan-out benchmark
- * (deploy/dev/bench). Python cannot read 100,000 frames/s from 20,000 sockets on
+ * (deploy/dev/bench.sh). Python cannot read 100,000 frames/s from 20,000 sockets on
  * this machine; this client costs about a microsecond per read, so what it counts
  * is what the relay delivered.
  *

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# deploy/dev/bench — AgentLive's performance figures, each measured side by side
+# deploy/dev/bench.sh — AgentLive's performance figures, each measured side by side
 # with its limit in the same run, on a release stack of its own. Prints a table
 # (figure, ours, limit, ratio, goal, met?) and the conditions (machine, date,
-# commit, load). Run `deploy/dev/bench help` for the figures and settings.
+# commit, load). Run `deploy/dev/bench.sh help` for the figures and settings.
 set -euo pipefail
 
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
@@ -14,8 +14,8 @@ FIGURES=(footprint ingest latency fanout catchup notify relays)
 
 usage() {
     cat <<EOF
-Usage: deploy/dev/bench [figure...]     (default: all, in this order: ${FIGURES[*]})
-       deploy/dev/bench down            stop the bench stack (after KEEP=1)
+Usage: deploy/dev/bench.sh [figure...]     (default: all, in this order: ${FIGURES[*]})
+       deploy/dev/bench.sh down            stop the bench stack (after KEEP=1)
 
 Brings up its own release stack (STACK_DIR=<repo>/.stack-bench, nginx on
 127.0.0.1:18700, relay on 18701, STACK_FAST=1: PostgreSQL runs with fsync off,
@@ -43,7 +43,7 @@ figure for BENCH_SECONDS, prints the table and stops the stack.
 Settings (environment), defaults in brackets:
   BENCH_SECONDS [15] per measured figure     WORKERS [4] API workers
   BENCH_WAIT_QUIET [0] seconds to wait for other AgentLive stacks to stop
-  KEEP=1 leaves the stack up (for profiling); \`deploy/dev/bench down\` stops it
+  KEEP=1 leaves the stack up (for profiling); \`deploy/dev/bench.sh down\` stops it
   INGEST_CONNECTIONS [8] wrk connections, and pgbench clients for the limit
   INGEST_ROUNDS [3] ours and the limit take turns, BENCH_SECONDS/rounds each
   LATENCY_RATE [1000] LATENCY_TASKS [50] LATENCY_WATCHERS [500] LATENCY_PROCS [4]
