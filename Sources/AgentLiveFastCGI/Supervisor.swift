@@ -29,7 +29,7 @@ public struct Supervisor {
     public var gracePeriod: Duration = .seconds(10)
     public var logger: Logger
     /// The scoreboard workers count in (--metrics-listen): each worker gets a
-    /// slot and the scoreboard's descriptor as `--scoreboard-fd FD --scoreboard-slot N`.
+    /// slot and the scoreboard's descriptor on its command line (`WorkerCommandLine`).
     public var metrics: PoolMetrics?
 
     public init(workers: Int, listenFD: Int32, workerCommand: [String], logger: Logger) {
@@ -120,8 +120,8 @@ public struct Supervisor {
             logger.warning("every metrics scoreboard slot is taken: this worker is not counted")
             return spawnWorker(arguments: workerCommand)
         }
-        let pid = spawnWorker(
-            arguments: workerCommand + ["--scoreboard-fd", String(metrics.scoreboard.fd), "--scoreboard-slot", String(slot)])
+        let scoreboard = WorkerCommandLine.Scoreboard(fd: metrics.scoreboard.fd, slot: slot)
+        let pid = spawnWorker(arguments: WorkerCommandLine(command: workerCommand, scoreboard: scoreboard).arguments)
         metrics.spawned(pid, slot: slot)
         return pid
     }

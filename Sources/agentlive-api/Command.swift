@@ -12,7 +12,6 @@ import Glibc  // mode_t, which FoundationEssentials does not re-export
 #endif
 import Logging
 
-@main
 struct AgentLiveAPICommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agentlive-api",
@@ -117,9 +116,7 @@ struct Serve: ParsableCommand {
     func run() throws {
         let environment = Environment()
         let logger = environment.logger("agentlive.api")
-        // argv[0] is the worker's process title; the supervisor spawns the
-        // executable by its path.
-        let workerCommand = [Title.worker, "serve", "--workers", "1"]
+        let workerCommand = Self.workerCommand
         if let listen {
             let permissions = try permissions()
             let fd: Int32
@@ -140,12 +137,23 @@ struct Serve: ParsableCommand {
             ProcessTitle.set(Title.supervisor, name: Title.name)
             throw ExitCode(try supervisor(listenFD: 0, workerCommand: workerCommand, logger: logger).run())
         }
+        Self.serveAsWorker(environment: environment, logger: logger, scoreboard: scoreboardFD.flatMap { fd in
+            scoreboardSlot.map { WorkerCommandLine.Scoreboard(fd: fd, slot: $0) }
+        })
+    }
+
+    /// How a supervisor starts its workers: the worker's process title as argv[0]
+    /// (the executable is spawned by its path), then this subcommand for one worker.
+    static let workerCommand = [Title.worker, "serve", "--workers", "1"]
+
+    /// One worker on the FastCGI socket at fd 0, counted in the scoreboard slot when given one.
+    static func serveAsWorker(environment: Environment, logger: Logger, scoreboard: WorkerCommandLine.Scoreboard?) -> Never {
         Supervisor.bindToSupervisor()
         ProcessTitle.set(Title.worker, name: Title.name)
         let configuration = APIConfiguration(environment: environment.values)
         let database = LibPQConnection(conninfo: environment.databaseURL)
         let api = AgentLiveAPI(configuration: configuration, database: database, logger: logger)
-        let slot = scoreboardSlot(logger: logger)
+        let slot = scoreboard.flatMap { attachSlot(fd: $0.fd, slot: $0.slot, logger: logger) }
         if let slot { api.events = WorkerMetrics.events(slot) }
         do {
             try database.ensureConnected()
@@ -159,6 +167,7 @@ struct Serve: ParsableCommand {
             let response = api.respond(to: APIRequest(head: head, body: body, remoteAddress: parameters.remoteAddress))
             return (response.head, response.body, response.route)
         })
+        Glibc.exit(0)
     }
 
     /// The pool's supervisor, serving metrics when --metrics-listen is given.
@@ -182,11 +191,10 @@ struct Serve: ParsableCommand {
         return supervisor
     }
 
-    /// The worker's slot of its supervisor's scoreboard, if it was given one.
-    func scoreboardSlot(logger: Logger) -> WorkerSlot? {
-        guard let scoreboardFD, let scoreboardSlot else { return nil }
+    /// The worker's slot of its supervisor's scoreboard.
+    static func attachSlot(fd: Int32, slot: Int, logger: Logger) -> WorkerSlot? {
         do {
-            return try Scoreboard.attach(fd: scoreboardFD, layout: WorkerMetrics.layout).slot(scoreboardSlot)
+            return try Scoreboard.attach(fd: fd, layout: WorkerMetrics.layout).slot(slot)
         } catch {
             // A worker of a newer build spawned by an older supervisor (a reload):
             // it serves, uncounted, until the supervisor is restarted.
