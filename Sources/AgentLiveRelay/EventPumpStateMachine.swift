@@ -209,12 +209,19 @@ struct EventPumpStateMachine {
             }
         }
         run = []
-        // Nobody to send to: counted as sent, so a later subscriber does not wait
-        // on a hole that is only the messages it was not there for.
-        for range in ranges where !watched(range.issueID) {
-            _ = cursors.admit(task: range.taskID, seqs: [range.through], after: range.after, skipGap: true)
+        // Asked once per range: subscriptions change meanwhile, and a range must be
+        // either sent or counted as sent, never both or neither.
+        var toSend: [MessageRange] = []
+        for range in ranges {
+            if watched(range.issueID) {
+                toSend.append(range)
+            } else {
+                // Nobody to send to: counted as sent, so a later subscriber does not
+                // wait on a hole that is only the messages it was not there for.
+                _ = cursors.admit(task: range.taskID, seqs: [range.through], after: range.after, skipGap: true)
+            }
         }
-        fetchAndPublish(ranges.filter { watched($0.issueID) }, skipGap: false)
+        fetchAndPublish(toSend, skipGap: false)
     }
 
     /// Publishes each range's messages, asking for those that did not come inline

@@ -11,6 +11,19 @@ import Testing
         #expect(lines == ["fetch t>0...4 u>0...1", "publish i: t1 t2 t3 t4 (lag)", "publish i: u1 (lag)"])
     }
 
+    @Test("Whether an issue has subscribers is asked once per range, so a subscription that changes meanwhile cannot lose it")
+    func subscribersAreAskedOncePerRange() {
+        var machine = EventPumpStateMachine(gapWait: .milliseconds(500))
+        var answers = [true, false]  // subscribed when first asked, gone by a second question
+        var asked = 0
+        let action = machine.received([Note.messages("t", 1...1, inline: true)], watched: { _ in
+            asked += 1
+            return answers.isEmpty ? false : answers.removeFirst()
+        })
+        #expect(asked == 1)
+        #expect(action == .publish([Frames.event("task:message", payloadJSON: "t1")], issueID: "i", lagSince: Note.received))
+    }
+
     @Test("Messages that came inline are published without a query")
     func inlineMessagesNeedNoQuery() {
         var pump = PumpScript()
