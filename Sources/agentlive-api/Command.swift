@@ -147,7 +147,7 @@ struct Serve: ParsableCommand {
     static let workerCommand = [Title.worker, "serve", "--workers", "1"]
 
     /// One worker on the FastCGI socket at fd 0, counted in the scoreboard slot when given one.
-    static func serveAsWorker(environment: Environment, logger: Logger, scoreboard: WorkerCommandLine.Scoreboard?) -> Never {
+    static func serveAsWorker(environment: Environment, logger: Logger, scoreboard: WorkerCommandLine.Scoreboard?) {
         Supervisor.bindToSupervisor()
         ProcessTitle.set(Title.worker, name: Title.name)
         let configuration = APIConfiguration(environment: environment.values)
@@ -167,7 +167,6 @@ struct Serve: ParsableCommand {
             let response = api.respond(to: APIRequest(head: head, body: body, remoteAddress: parameters.remoteAddress))
             return (response.head, response.body, response.route)
         })
-        Glibc.exit(0)
     }
 
     /// The pool's supervisor, serving metrics when --metrics-listen is given.

@@ -14,6 +14,7 @@ enum Entry {
             let environment = Environment()
             Serve.serveAsWorker(environment: environment, logger: environment.logger("agentlive.api"),
                                 scoreboard: worker.scoreboard)
+            return
         }
         AgentLiveAPICommand.main()
     }
